@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine of this project's kind:
+# wasm target, Chromium + ChromeDriver, binaryen (wasm-opt), and pinned trunk and
+# wasm-bindgen-cli built from crates.io. Each step is skipped when already done.
+set -euo pipefail
+
+# Pinned tool versions. WASM_BINDGEN must equal the `wasm-bindgen` in Cargo.lock.
+WASM_BINDGEN=0.2.130
+TRUNK=0.21.14
+
+log() { printf '[setup] %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+need_apt=()
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+command -v wasm-opt >/dev/null || need_apt+=(binaryen)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing ${need_apt[*]} from Debian"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+# wasm-bindgen-cli installs only without --locked (its lock pins crates that no longer build).
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN" ]; then
+  log "building wasm-bindgen-cli $WASM_BINDGEN (several minutes)"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN" --force
+fi
+
+if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK" ]; then
+  log "building trunk $TRUNK (tens of minutes on 2 cores)"
+  cargo install trunk --version "$TRUNK" --locked --force
+fi
+
+log "ready: $(rustc --version); wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'); $(trunk --version); $(chromium --version)"
