@@ -2,7 +2,6 @@
 //! small MLP heads trained on the frozen latent.
 
 use burn::{
-    module::Ignored,
     nn::{
         conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig},
         pool::{MaxPool2d, MaxPool2dConfig},
@@ -105,7 +104,7 @@ impl ModelConfig {
                 .with_padding_out([1, 1])
                 .init(device),
             deconv3: ConvTranspose2dConfig::new([32, 1], [3, 3]).with_padding([1, 1]).init(device),
-            config: Ignored(*self),
+            config: *self,
         }
     }
 }
@@ -121,7 +120,8 @@ pub struct LatentModel<B: Backend> {
     deconv1: ConvTranspose2d<B>,
     deconv2: ConvTranspose2d<B>,
     deconv3: ConvTranspose2d<B>,
-    config: Ignored<ModelConfig>,
+    #[module(skip)]
+    config: ModelConfig,
 }
 
 /// What the encoder says about a batch.
@@ -136,7 +136,7 @@ pub struct Encoding<B: Backend> {
 impl<B: Backend> LatentModel<B> {
     /// The configuration this model was built from.
     pub fn config(&self) -> ModelConfig {
-        self.config.0
+        self.config
     }
 
     /// Encode images.
@@ -147,8 +147,8 @@ impl<B: Backend> LatentModel<B> {
         let x = self.pool.forward(relu(self.conv1.forward(x))); // [batch, 32, 14, 14]
         let x = self.pool.forward(relu(self.conv2.forward(x))); // [batch, 64, 7, 7]
         let h = self.to_latent.forward(x.flatten(1, 3)); // [batch, latent or 2*latent]
-        let latent = self.config.0.latent;
-        match self.config.0.kind {
+        let latent = self.config.latent;
+        match self.config.kind {
             ModelKind::Ae => Encoding { mean: h, log_var: None },
             ModelKind::Vae => {
                 let [batch, _] = h.dims();

@@ -704,3 +704,188 @@ pub async fn evaluate_all<B: Backend>(model: &LatentModel<B>, heads: &Heads<B>, 
     let h = evaluate_heads(heads, &z, model.config().latent, &labels, threshold).await?;
     Ok((ae, h))
 }
+
+/// Test helpers shared by the native and the browser test suites.
+pub mod testing {
+    use super::*;
+    use burn::module::{ModuleVisitor, Param};
+
+    /// The first `n` images of a gzip MNIST pair (tests embed the shipped test set).
+    pub fn small_set(images_gz: &[u8], labels_gz: &[u8], n: usize) -> Mnist {
+        Mnist::from_gz(images_gz, labels_gz).expect("the shipped test set parses").take(n)
+    }
+
+    /// Train `config` for `steps` steps on a fixed set; returns the loss of each step.
+    pub async fn losses<B: AutodiffBackend>(config: TrainConfig, set: &Mnist, steps: usize, device: &B::Device) -> Vec<f32> {
+        let mut trainer = Trainer::<B>::new(config, set.len(), device).expect("a valid config");
+        let mut out = Vec::new();
+        while out.len() < steps {
+            match trainer.step(set).await.expect("finite loss") {
+                Some(m) => out.push(m.loss),
+                None => break,
+            }
+        }
+        out
+    }
+
+    struct GradCollector<'a, B: AutodiffBackend> {
+        grads: &'a B::Gradients,
+        out: Vec<Vec<f32>>,
+    }
+
+    impl<B: AutodiffBackend> ModuleVisitor<B> for GradCollector<'_, B> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let g = param.val().grad(self.grads).map(|g| g.into_data().iter::<f32>().collect()).unwrap_or_default();
+            self.out.push(g);
+        }
+    }
+
+    /// Loss and every parameter's gradient of `model` on images `idx` of `set` (VAE noise fixed by `seed`).
+    /// Reads synchronously: CPU backends only.
+    pub fn loss_and_grads<B: AutodiffBackend>(model: &LatentModel<B>, set: &Mnist, idx: &[usize], config: &TrainConfig, seed: u64) -> (f32, Vec<Vec<f32>>) {
+        let device = model.devices().into_iter().next().expect("a device");
+        let x = set.batch::<B>(idx, &device);
+        let latent = config.model.latent;
+        let eps = (config.model.kind == ModelKind::Vae).then(|| {
+            Tensor::<B, 2>::from_data(TensorData::new(SplitMix64::new(seed).normals(idx.len() * latent), [idx.len(), latent]), &device)
+        });
+        let parts = loss(model, x, eps, config);
+        let value: f32 = parts.total.clone().into_scalar().elem();
+        let grads = parts.total.backward();
+        let mut c = GradCollector::<B> { grads: &grads, out: Vec::new() };
+        model.visit(&mut c);
+        (value, c.out)
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::{testing::*, *};
+    use crate::{
+        backend::{Flex, NdArray, Train},
+        weights,
+    };
+    use burn::module::{ModuleMapper, Param};
+
+    fn small_set(n: usize) -> Mnist {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mnist");
+        let read = |f: &str| std::fs::read(dir.join(f)).expect("assets/mnist ships the test set");
+        testing::small_set(&read("t10k-images-idx3-ubyte.gz"), &read("t10k-labels-idx1-ubyte.gz"), n)
+    }
+
+    fn cfg(kind: ModelKind, latent: usize) -> TrainConfig {
+        TrainConfig::new(ModelConfig::new().with_kind(kind).with_latent(latent)).with_batch_size(32).with_epochs(1000)
+    }
+
+    fn assert_falls(losses: &[f32]) {
+        let first = losses[..3].iter().sum::<f32>() / 3.0;
+        let last = losses[losses.len() - 3..].iter().sum::<f32>() / 3.0;
+        assert!(last < 0.6 * first, "loss did not fall: first {first}, last {last}, all {losses:?}");
+    }
+
+    #[test]
+    fn ae_loss_falls_on_a_fixed_batch() {
+        let set = small_set(32);
+        assert_falls(&pollster::block_on(losses::<Train<NdArray>>(cfg(ModelKind::Ae, 16), &set, 40, &Default::default())));
+    }
+
+    #[test]
+    fn vae_loss_falls_on_a_fixed_batch() {
+        let set = small_set(32);
+        assert_falls(&pollster::block_on(losses::<Train<NdArray>>(cfg(ModelKind::Vae, 16), &set, 40, &Default::default())));
+    }
+
+    #[test]
+    fn training_is_deterministic_for_a_seed_on_the_cpu() {
+        let set = small_set(64);
+        let c = cfg(ModelKind::Vae, 4);
+        let a = pollster::block_on(losses::<Train<Flex>>(c.clone(), &set, 4, &Default::default()));
+        let b = pollster::block_on(losses::<Train<Flex>>(c.clone(), &set, 4, &Default::default()));
+        assert_eq!(a, b);
+        let other = pollster::block_on(losses::<Train<Flex>>(c.with_seed(7), &set, 4, &Default::default()));
+        assert_ne!(a, other);
+    }
+
+    /// The two CPU backends must agree: same weights and batch give the same loss and gradients.
+    #[test]
+    fn flex_and_ndarray_agree_on_loss_and_gradients() {
+        let set = small_set(16);
+        let idx: Vec<usize> = (0..16).collect();
+        for kind in [ModelKind::Ae, ModelKind::Vae] {
+            let c = cfg(kind, 8);
+            let nd = c.model.init::<Train<NdArray>>(&Default::default());
+            let bytes = weights::encode(&weights::Manifest::new(c.model), &nd, None);
+            let fx = weights::decode::<Train<Flex>>(&bytes, &Default::default()).unwrap().model;
+            let (l1, g1) = loss_and_grads(&nd, &set, &idx, &c, 3);
+            let (l2, g2) = loss_and_grads(&fx, &set, &idx, &c, 3);
+            assert!((l1 - l2).abs() <= 1e-4 * l1.abs().max(1.0), "{kind:?}: loss {l1} vs {l2}");
+            assert_eq!(g1.len(), g2.len());
+            for (i, (a, b)) in g1.iter().zip(&g2).enumerate() {
+                assert_eq!(a.len(), b.len());
+                assert!(!a.is_empty(), "parameter {i} has no gradient");
+                let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+                let worst = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+                assert!(worst <= 1e-3 * scale, "{kind:?} parameter {i}: max gradient difference {worst} vs scale {scale}");
+            }
+        }
+    }
+
+    struct Poison;
+    impl<B: Backend> ModuleMapper<B> for Poison {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+            param.map(|t| t * f32::NAN)
+        }
+    }
+
+    #[test]
+    fn a_non_finite_loss_stops_training_and_keeps_the_weights() {
+        let set = small_set(32);
+        let device = Default::default();
+        let c = cfg(ModelKind::Ae, 4);
+        let model = c.model.init::<Train<NdArray>>(&device).map(&mut Poison);
+        let mut trainer = Trainer::from_model(c, model, set.len(), &device).unwrap();
+        let err = pollster::block_on(trainer.step(&set)).unwrap_err();
+        assert!(matches!(err, TrainError::NonFinite { epoch: 1, batch: 1, .. }), "{err:?}");
+        assert!(err.to_string().contains("last good weights were kept"));
+        assert_eq!(pollster::block_on(trainer.step(&set)), Ok(None), "training must stay stopped");
+    }
+
+    #[test]
+    fn absurd_hyper_parameters_are_refused_in_words() {
+        let base = TrainConfig::new(ModelConfig::new());
+        for (c, words) in [
+            (base.clone().with_learning_rate(-1.0), "learning rate"),
+            (base.clone().with_learning_rate(f64::NAN), "learning rate"),
+            (base.clone().with_batch_size(0), "batch size"),
+            (base.clone().with_epochs(0), "epochs"),
+            (base.clone().with_beta(-2.0), "beta"),
+            (TrainConfig::new(ModelConfig::new().with_latent(100)), "latent size"),
+        ] {
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(words), "{err}");
+        }
+    }
+
+    #[test]
+    fn heads_learn_odd_even_from_separable_codes() {
+        // Codes that carry the digit: the heads must beat the majority baseline by far.
+        let set = small_set(600);
+        let labels = HeadLabels::new(&set, crate::labels::median_ink(&set));
+        let latent = 4;
+        let mut rng = SplitMix64::new(1);
+        let z: Vec<f32> = set
+            .labels
+            .iter()
+            .flat_map(|&d| {
+                let n = rng.normals(latent);
+                vec![f32::from(d) + 0.1 * n[0], f32::from(d % 2) + 0.1 * n[1], n[2], n[3]]
+            })
+            .collect();
+        let device = Default::default();
+        let hc = HeadsConfig::new().with_epochs(60).with_batch_size(64).with_learning_rate(1e-2);
+        let heads = pollster::block_on(train_heads::<Train<NdArray>>(&z, latent, &labels, &hc, 1, &device, |_| Control::Continue)).unwrap();
+        let e = pollster::block_on(evaluate_heads(&heads, &z, latent, &labels, 0.0)).unwrap();
+        assert!(e.odd_even_acc > 0.95, "{e:?}");
+        assert!(e.digit_probe_acc > 0.8, "{e:?}");
+    }
+}

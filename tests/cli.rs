@@ -1,0 +1,79 @@
+//! The `latent-lab` binary end to end, on a tiny subset of the shipped MNIST.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::process::Command;
+
+fn cli() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_latent-lab"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+#[test]
+fn info_reports_the_articles_parameter_count() {
+    let out = cli().args(["info", "--model", "ae", "--latent", "16", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = &json_lines(&out.stdout)[0];
+    assert_eq!(v["params_total"], 178_001);
+    assert_eq!(v["params_encoder"].as_u64().unwrap() + v["params_decoder"].as_u64().unwrap(), 178_001);
+    assert_eq!(v["params_heads"], 3 * (16 * 64 + 64) + 65 + 130 + 650);
+    assert!(v["train_flops_per_image"].as_u64().unwrap() > 50_000_000);
+}
+
+#[test]
+fn train_then_eval_on_a_tiny_subset() {
+    let dir = std::env::temp_dir().join(format!("latent-lab-cli-{}", std::process::id()));
+    let out_path = dir.join("vae-4.llab");
+    let out = cli()
+        .args(["train", "--model", "vae", "--latent", "4", "--epochs", "2", "--batch", "64", "--train-size", "256"])
+        .args(["--eval-size", "200", "--heads-epochs", "2", "--backend", "flex", "--json", "--out"])
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    let epochs: Vec<_> = lines.iter().filter(|l| l["event"] == "epoch").collect();
+    assert_eq!(epochs.len(), 2, "one JSON line per epoch: {lines:?}");
+    assert!(epochs[1]["test_kl"].as_f64().unwrap() > 0.0);
+    let done = lines.last().unwrap();
+    assert_eq!(done["event"], "done");
+    assert!(out_path.exists() && out_path.with_extension("json").exists());
+
+    let out = cli().args(["eval", "--json", "--eval-size", "200", "--weights"]).arg(&out_path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = &json_lines(&out.stdout)[0];
+    for key in ["test_mse", "test_kl", "active_dims", "odd_even_acc", "curvature_acc", "curvature_majority_acc", "curvature_positive_fraction", "digit_probe_acc"] {
+        assert!(!r[key].is_null(), "eval lacks {key}: {r}");
+    }
+    assert_eq!(r["images"], 200);
+    let mse = r["test_mse"].as_f64().unwrap();
+    assert!(mse > 0.0 && mse < 0.2, "{mse}");
+    // The same weights evaluated at the end of training and by `eval` agree.
+    assert_eq!(r["test_mse"], done["report"]["test_mse"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_input_gets_a_sentence_not_a_panic() {
+    let out = cli().args(["train", "--lr", "-1", "--out", "/tmp/never.llab"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("learning rate must be in (0, 1]"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let corrupt = std::env::temp_dir().join(format!("latent-lab-corrupt-{}.llab", std::process::id()));
+    std::fs::write(&corrupt, b"LATENTLAB\x01\x00\x00\x00garbage that is far too short to be a bundle at all....").unwrap();
+    let out = cli().args(["eval", "--weights"]).arg(&corrupt).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("corrupt") || err.contains("cut short"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    std::fs::remove_file(corrupt).ok();
+
+    let out = cli().args(["train", "--data", "/nonexistent", "--out", "/tmp/never.llab"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/train-images-idx3-ubyte.gz"));
+}
