@@ -14,10 +14,10 @@ train() {
 want=${*:-ae-16 vae-16 ae-2 vae-2}
 for m in $want; do
   case $m in
-    ae-16)  train ae-16  --model ae  --latent 16 --epochs 12 --batch 128 --lr 1e-3 ;;
-    vae-16) train vae-16 --model vae --latent 16 --epochs 8  --batch 128 --lr 1e-3 ;;
-    ae-2)   train ae-2   --model ae  --latent 2  --epochs 6  --batch 128 --lr 1e-3 ;;
-    vae-2)  train vae-2  --model vae --latent 2  --epochs 6  --batch 128 --lr 1e-3 ;;
+    ae-16)  train ae-16  --model ae  --latent 16 --epochs 12 --batch 128 --lr 1e-3 --target-mse 0.0075 ;;
+    vae-16) train vae-16 --model vae --latent 16 --epochs 5  --batch 128 --lr 1e-3 ;;
+    ae-2)   train ae-2   --model ae  --latent 2  --epochs 3  --batch 128 --lr 1e-3 ;;
+    vae-2)  train vae-2  --model vae --latent 2  --epochs 3  --batch 128 --lr 1e-3 ;;
     *) echo "unknown model $m" >&2; exit 2 ;;
   esac
 done

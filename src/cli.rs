@@ -86,6 +86,9 @@ struct TrainArgs {
     /// One JSON line per epoch instead of a progress bar.
     #[arg(long)]
     json: bool,
+    /// Stop early after the first epoch whose test MSE is at or below this (then train the heads and save).
+    #[arg(long)]
+    target_mse: Option<f64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -146,7 +149,9 @@ fn parse_curvature(s: &str) -> Result<CurvaturePreset, String> {
             .ok()
             .filter(|t| t.is_finite() && (0.0..=784.0).contains(t))
             .map(CurvaturePreset::Custom)
-            .ok_or_else(|| format!("--curvature must be median, article or an ink sum between 0 and 784, not '{other}'")),
+            .ok_or_else(|| {
+                format!("--curvature must be median, article or an ink sum between 0 and 784, not '{other}'")
+            }),
     }
 }
 
@@ -173,7 +178,10 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         .with_heads(heads);
     config.validate().map_err(|e| e.to_string())?;
     let data = load_data(&a.data)?;
-    dispatch(a.backend, TrainTask { config, data, out: a.out, json: a.json, backend: a.backend })
+    dispatch(
+        a.backend,
+        TrainTask { config, data, out: a.out, json: a.json, backend: a.backend, target_mse: a.target_mse },
+    )
 }
 
 struct TrainTask {
@@ -182,13 +190,14 @@ struct TrainTask {
     out: PathBuf,
     json: bool,
     backend: BackendKind,
+    target_mse: Option<f64>,
 }
 
 impl BackendTask for TrainTask {
     type Output = Result<(), String>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
-        let TrainTask { config, data, out, json, backend } = self;
+        let TrainTask { config, data, out, json, backend, target_mse } = self;
         let train_set = if config.train_size == 0 { data.train.clone() } else { data.train.take(config.train_size) };
         let test_set = if config.eval_size == 0 { data.test.clone() } else { data.test.take(config.eval_size) };
         let mut trainer = Trainer::<B>::new(config.clone(), train_set.len(), &device).map_err(|e| e.to_string())?;
@@ -224,13 +233,16 @@ impl BackendTask for TrainTask {
                             e.images_per_sec
                         ));
                     }
+                    if target_mse.is_some_and(|t| e.eval.test_mse <= t) {
+                        return Control::Stop;
+                    }
                 }
             }
             Control::Continue
         }))
         .map_err(|e| e.to_string())?;
         bar.finish_and_clear();
-        debug_assert_eq!(outcome, Outcome::Finished);
+        let epochs_run = trainer.epoch();
         let train_seconds = started.elapsed().as_secs_f64();
 
         // Heads on the frozen latent (the encoder's mean), trained on the same training images.
@@ -264,7 +276,12 @@ impl BackendTask for TrainTask {
         manifest.eval = Some(ae);
         manifest.heads_eval = Some(he);
         manifest.mnist_train_images_sha256 = data.train_images_sha256.clone();
-        manifest.trained_on = format!("latent-lab CLI, burn {} {}, {:.0} s", weights::BURN_VERSION, backend.name(), train_seconds);
+        manifest.trained_on = format!(
+            "latent-lab CLI, burn {} {} backend, {epochs_run} epochs{} in {train_seconds:.0} s",
+            weights::BURN_VERSION,
+            backend.name(),
+            if outcome == Outcome::Stopped { " (stopped early at --target-mse)" } else { "" },
+        );
         let bytes = weights::encode(&manifest, &model, Some(&heads));
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -272,12 +289,18 @@ impl BackendTask for TrainTask {
         std::fs::write(&out, &bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         let manifest_path = out.with_extension("json");
         let pretty = serde_json::to_string_pretty(&manifest).expect("a manifest serialises");
-        std::fs::write(&manifest_path, pretty + "\n").map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))?;
+        std::fs::write(&manifest_path, pretty + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))?;
         let summary = serde_json::to_value(&report).expect("a report serialises");
         if json {
             println!("{}", json!({"event": "done", "weights": out, "train_seconds": train_seconds, "report": summary}));
         } else {
-            println!("saved {} ({} bytes)\n{}", out.display(), bytes.len(), serde_json::to_string_pretty(&summary).expect("json"));
+            println!(
+                "saved {} ({} bytes)\n{}",
+                out.display(),
+                bytes.len(),
+                serde_json::to_string_pretty(&summary).expect("json")
+            );
         }
         Ok(())
     }
@@ -306,8 +329,14 @@ impl BackendTask for EvalTask {
         let heads = bundle.heads.as_ref().ok_or("this weights file has no trained heads")?;
         let config = bundle.manifest.train.clone().unwrap_or_else(|| TrainConfig::new(bundle.manifest.model));
         let test = if self.eval_size == 0 { self.data.test.clone() } else { self.data.test.take(self.eval_size) };
-        let (ae, he) = pollster::block_on(training::evaluate_all(&bundle.model, heads, &test, &config, bundle.manifest.curvature_threshold))
-            .map_err(|e| e.to_string())?;
+        let (ae, he) = pollster::block_on(training::evaluate_all(
+            &bundle.model,
+            heads,
+            &test,
+            &config,
+            bundle.manifest.curvature_threshold,
+        ))
+        .map_err(|e| e.to_string())?;
         let report = Report::new(bundle.manifest.model, &ae, &he);
         if self.json {
             println!("{}", serde_json::to_string(&report).expect("a report serialises"));

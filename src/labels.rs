@@ -46,7 +46,11 @@ pub fn median_ink(set: &Mnist) -> f32 {
     let mut inks: Vec<f32> = (0..set.len()).map(|i| ink(set.image(i))).collect();
     inks.sort_by(f32::total_cmp);
     let n = inks.len();
-    if n % 2 == 1 { inks[n / 2] } else { 0.5 * (inks[n / 2 - 1] + inks[n / 2]) }
+    if n % 2 == 1 {
+        inks[n / 2]
+    } else {
+        0.5 * (inks[n / 2 - 1] + inks[n / 2])
+    }
 }
 
 /// Curvature label: `1` ("rounded", more ink than the threshold) or `0` ("sharp").

@@ -72,7 +72,11 @@ pub struct LatentOutOfRange(pub usize);
 impl ModelConfig {
     /// Check the configuration before building anything.
     pub fn validate(&self) -> Result<(), LatentOutOfRange> {
-        if LATENT_RANGE.contains(&self.latent) { Ok(()) } else { Err(LatentOutOfRange(self.latent)) }
+        if LATENT_RANGE.contains(&self.latent) {
+            Ok(())
+        } else {
+            Err(LatentOutOfRange(self.latent))
+        }
     }
 
     /// Build a freshly initialised model on `device`.
@@ -87,7 +91,7 @@ impl ModelConfig {
         };
         let same = || PaddingConfig2d::Explicit(1, 1, 1, 1);
         let pool = MaxPool2dConfig::new([2, 2]).with_strides([2, 2]);
-        LatentModel {
+        materialize(LatentModel {
             conv1: Conv2dConfig::new([1, 32], [3, 3]).with_padding(same()).init(device),
             conv2: Conv2dConfig::new([32, 64], [3, 3]).with_padding(same()).init(device),
             pool: pool.init(),
@@ -105,8 +109,24 @@ impl ModelConfig {
                 .init(device),
             deconv3: ConvTranspose2dConfig::new([32, 1], [3, 3]).with_padding([1, 1]).init(device),
             config: *self,
-        }
+        })
     }
+}
+
+struct Materialize;
+
+impl<B: Backend> burn::module::ModuleVisitor<B> for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+        let _ = param.val();
+    }
+}
+
+/// Run every lazy parameter initialiser now. burn 0.21 initialises parameters on first use, and
+/// each clone of a not-yet-initialised module draws its *own* random values, so a model, its
+/// clone and its saved record would otherwise all differ.
+pub fn materialize<B: Backend, M: Module<B>>(module: M) -> M {
+    module.visit(&mut Materialize);
+    module
 }
 
 /// The autoencoder: encoder (conv, pool, conv, pool, linear) and decoder (linear, 3 transposed convs).
@@ -254,11 +274,11 @@ pub struct Heads<B: Backend> {
 impl<B: Backend> Heads<B> {
     /// Fresh heads for a latent of size `latent`.
     pub fn new(latent: usize, device: &B::Device) -> Self {
-        Self {
+        materialize(Self {
             odd_even: Head::new(latent, 1, device),
             curvature: Head::new(latent, 2, device),
             digit: Head::new(latent, 10, device),
-        }
+        })
     }
 }
 
@@ -297,6 +317,15 @@ mod tests {
             let v: Vec<f32> = y.into_data().to_vec().unwrap();
             assert!(v.iter().all(|p| (0.0..=1.0).contains(p)));
         }
+    }
+
+    #[test]
+    fn a_clone_of_a_fresh_model_has_the_same_weights() {
+        let device = Default::default();
+        let m = ModelConfig::new().with_latent(2).init::<B>(&device);
+        let c = m.clone();
+        let z = Tensor::<B, 2>::ones([1, 2], &device);
+        assert_eq!(m.decode(z.clone()).into_data(), c.decode(z).into_data());
     }
 
     #[test]

@@ -212,7 +212,10 @@ pub fn decode<B: Backend>(bytes: &[u8], device: &B::Device) -> Result<Bundle<B>,
         let record = rec.load(heads_bytes.to_vec(), device).map_err(|e| WeightsError::Record(e.to_string()))?;
         let heads = fresh.load_record(record);
         if heads.num_params() != expected {
-            return Err(WeightsError::Record(format!("heads have {} parameters instead of {expected}", heads.num_params())));
+            return Err(WeightsError::Record(format!(
+                "heads have {} parameters instead of {expected}",
+                heads.num_params()
+            )));
         }
         Some(heads)
     };
@@ -286,7 +289,10 @@ mod tests {
         let (bytes, ..) = sample();
         let bundle = decode::<B>(&bytes, &device).unwrap();
         let err = bundle.check_matches(&ModelConfig::new()).unwrap_err();
-        assert_eq!(err.to_string(), "the file holds a VAE with latent size 3, but an AE with latent size 16 was expected");
+        assert_eq!(
+            err.to_string(),
+            "the file holds a VAE with latent size 3, but an AE with latent size 16 was expected"
+        );
     }
 
     #[test]

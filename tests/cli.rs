@@ -10,7 +10,10 @@ fn cli() -> Command {
 }
 
 fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(out).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
 
 #[test]
@@ -46,7 +49,16 @@ fn train_then_eval_on_a_tiny_subset() {
     let out = cli().args(["eval", "--json", "--eval-size", "200", "--weights"]).arg(&out_path).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r = &json_lines(&out.stdout)[0];
-    for key in ["test_mse", "test_kl", "active_dims", "odd_even_acc", "curvature_acc", "curvature_majority_acc", "curvature_positive_fraction", "digit_probe_acc"] {
+    for key in [
+        "test_mse",
+        "test_kl",
+        "active_dims",
+        "odd_even_acc",
+        "curvature_acc",
+        "curvature_majority_acc",
+        "curvature_positive_fraction",
+        "digit_probe_acc",
+    ] {
         assert!(!r[key].is_null(), "eval lacks {key}: {r}");
     }
     assert_eq!(r["images"], 200);
@@ -59,14 +71,15 @@ fn train_then_eval_on_a_tiny_subset() {
 
 #[test]
 fn bad_input_gets_a_sentence_not_a_panic() {
-    let out = cli().args(["train", "--lr", "-1", "--out", "/tmp/never.llab"]).output().unwrap();
+    let out = cli().args(["train", "--lr=-1", "--out", "/tmp/never.llab"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("learning rate must be in (0, 1]"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 
     let corrupt = std::env::temp_dir().join(format!("latent-lab-corrupt-{}.llab", std::process::id()));
-    std::fs::write(&corrupt, b"LATENTLAB\x01\x00\x00\x00garbage that is far too short to be a bundle at all....").unwrap();
+    std::fs::write(&corrupt, b"LATENTLAB\x01\x00\x00\x00garbage that is far too short to be a bundle at all....")
+        .unwrap();
     let out = cli().args(["eval", "--weights"]).arg(&corrupt).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
