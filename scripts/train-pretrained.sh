@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${LATENT_LAB_CACHE:-$HOME/.cache/latent-lab}
 export CARGO_TARGET_DIR="$CACHE/native"
-cargo build --release --quiet
-BIN="$CARGO_TARGET_DIR/release/latent-lab"
+BIN=${LATENT_LAB_BIN:-$CARGO_TARGET_DIR/release/latent-lab}
+[ -n "${LATENT_LAB_BIN:-}" ] || cargo build --release --quiet
 train() {
   local name=$1; shift
   "$BIN" train --backend flex --json --out "assets/models/$name.llab" "$@" | tee "assets/models/$name.log"
@@ -15,9 +15,9 @@ want=${*:-ae-16 vae-16 ae-2 vae-2}
 for m in $want; do
   case $m in
     ae-16)  train ae-16  --model ae  --latent 16 --epochs 12 --batch 128 --lr 1e-3 --target-mse 0.0075 ;;
-    vae-16) train vae-16 --model vae --latent 16 --epochs 5  --batch 128 --lr 1e-3 ;;
-    ae-2)   train ae-2   --model ae  --latent 2  --epochs 3  --batch 128 --lr 1e-3 ;;
-    vae-2)  train vae-2  --model vae --latent 2  --epochs 3  --batch 128 --lr 1e-3 ;;
+    vae-16) train vae-16 --model vae --latent 16 --epochs 4  --batch 128 --lr 1e-3 ;;
+    ae-2)   train ae-2   --model ae  --latent 2  --epochs 2  --batch 128 --lr 1e-3 ;;
+    vae-2)  train vae-2  --model vae --latent 2  --epochs 2  --batch 128 --lr 1e-3 ;;
     *) echo "unknown model $m" >&2; exit 2 ;;
   esac
 done

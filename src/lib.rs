@@ -12,3 +12,8 @@ pub mod weights;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod pca;
+pub mod preprocess;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

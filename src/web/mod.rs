@@ -1,0 +1,4 @@
+//! The browser side: compute engine and leptos UI (wasm32 only).
+
+pub mod app;
+pub mod engine;
