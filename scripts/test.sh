@@ -26,5 +26,8 @@ export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
 wasm cargo test --release --target wasm32-unknown-unknown --test web_cpu
 
+step "browser tests, WebGPU (headless Chromium, SwiftShader adapter here; fails without an adapter)"
+timeout 900 env CARGO_TARGET_DIR="$CACHE/wasm" cargo test --release --target wasm32-unknown-unknown --test web_gpu
+
 echo
 echo "all test stages passed"

@@ -318,6 +318,15 @@ pub fn App() -> impl IntoView {
             if let Some(c) = preview_ref.get() {
                 paint_digit(&c, &img);
             }
+            if img.iter().all(|&p| p == 0.0) {
+                // Nothing drawn: nothing to predict.
+                if let Some(c) = recon_ref.get() {
+                    paint_digit(&c, &img);
+                }
+                set_outputs.set(None);
+                redraw_scatter();
+                return;
+            }
             spawn_local(async move {
                 let Some(e) = engine() else { return };
                 match e.infer(&img).await {

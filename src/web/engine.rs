@@ -257,8 +257,16 @@ pub async fn sleep_ms(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(p).await;
 }
 
-/// Probe WebGPU: `navigator.gpu`, an adapter, then burn's async wgpu init. `Err` says why not.
+thread_local! {
+    /// The adapter name once burn's WebGPU runtime is set up (it can be set up only once per page).
+    static WEBGPU: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Probe WebGPU: `navigator.gpu`, an adapter, then burn's async wgpu init (once). `Err` says why not.
 pub async fn init_webgpu() -> Result<String, String> {
+    if let Some(name) = WEBGPU.with(|w| w.borrow().clone()) {
+        return Ok(name);
+    }
     let window = web_sys::window().ok_or("no window")?;
     let nav = window.navigator();
     let gpu = js_sys::Reflect::get(&nav, &"gpu".into()).map_err(|_| "navigator.gpu unreadable")?;
@@ -284,5 +292,6 @@ pub async fn init_webgpu() -> Result<String, String> {
         .unwrap_or_else(|| "unknown adapter".into());
     let device = burn::backend::wgpu::WgpuDevice::default();
     burn::backend::wgpu::init_setup_async::<burn::backend::wgpu::graphics::WebGpu>(&device, Default::default()).await;
+    WEBGPU.with(|w| *w.borrow_mut() = Some(name.clone()));
     Ok(name)
 }
