@@ -34,6 +34,36 @@ enum Command {
     Eval(EvalArgs),
     /// Parameter counts and cost of a model.
     Info(InfoArgs),
+    /// Retrain only the heads of a weights bundle on its frozen encoder, and save it.
+    Heads(HeadsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct HeadsArgs {
+    /// A weights bundle written by `train`.
+    #[arg(long)]
+    weights: PathBuf,
+    /// Where to write the bundle with the new heads (may be the same file).
+    #[arg(long)]
+    out: PathBuf,
+    /// Epochs of head training.
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    /// Adam learning rate of the heads.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Batch size of the heads.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// ndarray, flex or wgpu.
+    #[arg(long, default_value = "flex")]
+    backend: BackendKind,
+    /// Folder with the four MNIST .gz files.
+    #[arg(long, default_value = "assets/mnist")]
+    data: PathBuf,
+    /// One JSON line with the report.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -130,6 +160,7 @@ pub fn main() -> ExitCode {
         Command::Train(a) => run_train(a),
         Command::Eval(a) => run_eval(a),
         Command::Info(a) => run_info(a),
+        Command::Heads(a) => run_heads(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -368,4 +399,66 @@ fn run_info(a: InfoArgs) -> Result<(), String> {
         println!("{}", serde_json::to_string_pretty(&info).expect("json"));
     }
     Ok(())
+}
+
+fn run_heads(a: HeadsArgs) -> Result<(), String> {
+    let bytes = std::fs::read(&a.weights).map_err(|e| format!("cannot read {}: {e}", a.weights.display()))?;
+    weights::read_manifest(&bytes).map_err(|e| format!("{}: {e}", a.weights.display()))?;
+    let data = load_data(&a.data)?;
+    dispatch(a.backend, HeadsTask { bytes, data, args: a })
+}
+
+struct HeadsTask {
+    bytes: Vec<u8>,
+    data: MnistSplits,
+    args: HeadsArgs,
+}
+
+impl BackendTask for HeadsTask {
+    type Output = Result<(), String>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+        let HeadsTask { bytes, data, args } = self;
+        let mut bundle = weights::decode::<B::InnerBackend>(&bytes, &device).map_err(|e| e.to_string())?;
+        let mut config = bundle.manifest.train.clone().unwrap_or_else(|| TrainConfig::new(bundle.manifest.model));
+        config.heads =
+            config.heads.clone().with_epochs(args.epochs).with_learning_rate(args.lr).with_batch_size(args.batch);
+        config.validate().map_err(|e| e.to_string())?;
+        let train_set = if config.train_size == 0 { data.train.clone() } else { data.train.take(config.train_size) };
+        let test_set = if config.eval_size == 0 { data.test.clone() } else { data.test.take(config.eval_size) };
+        let threshold = config.heads.curvature.threshold(&train_set);
+        let labels = HeadLabels::new(&train_set, threshold);
+        let z = pollster::block_on(training::encode_all(&bundle.model, &train_set, 500)).map_err(|e| e.to_string())?;
+        let heads: Heads<B::InnerBackend> = pollster::block_on(training::train_heads::<B>(
+            &z,
+            config.model.latent,
+            &labels,
+            &config.heads,
+            config.seed,
+            &device,
+            |h| {
+                if !args.json {
+                    eprintln!("heads epoch {}/{}: loss {:.4}", h.epoch, h.epochs, h.loss);
+                }
+                Control::Continue
+            },
+        ))
+        .map_err(|e| e.to_string())?;
+        let (ae, he) = pollster::block_on(training::evaluate_all(&bundle.model, &heads, &test_set, &config, threshold))
+            .map_err(|e| e.to_string())?;
+        let report = Report::new(config.model, &ae, &he);
+        bundle.manifest.train = Some(config);
+        bundle.manifest.curvature_threshold = threshold;
+        bundle.manifest.eval = Some(ae);
+        bundle.manifest.heads_eval = Some(he);
+        bundle.heads = Some(heads);
+        let out = bundle.encode();
+        std::fs::write(&args.out, &out).map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+        let pretty = serde_json::to_string_pretty(&bundle.manifest).expect("a manifest serialises");
+        let manifest_path = args.out.with_extension("json");
+        std::fs::write(&manifest_path, pretty + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))?;
+        println!("{}", serde_json::to_string(&report).expect("a report serialises"));
+        Ok(())
+    }
 }
