@@ -557,13 +557,16 @@ fn head_losses<B: Backend>(
     bce + ce(heads.curvature.forward(z.clone()), rounded) + ce(heads.digit.forward(z), digit)
 }
 
+/// Codes `[n, latent]`, odd labels `[n, 1]`, curvature classes `[n]`, digits `[n]`.
+type HeadBatch<B> = (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1, Int>, Tensor<B, 1, Int>);
+
 fn head_batch<B: Backend>(
     z: &[f32],
     latent: usize,
     labels: &HeadLabels,
     idx: &[usize],
     device: &B::Device,
-) -> (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1, Int>, Tensor<B, 1, Int>) {
+) -> HeadBatch<B> {
     let n = idx.len();
     let zs: Vec<f32> = idx.iter().flat_map(|&i| z[i * latent..(i + 1) * latent].iter().copied()).collect();
     let odd: Vec<f32> = idx.iter().map(|&i| labels.odd[i]).collect();

@@ -48,6 +48,8 @@ impl WebBackend {
 }
 
 /// A loaded model and heads on one backend.
+// One engine lives per page, so the size difference between backends' variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum Engine {
     /// On burn-flex.
