@@ -23,7 +23,11 @@ const t0 = Date.now();
 await page.click('[data-testid=train-button]');
 let last = '';
 const batches = Math.ceil(Number(images) / Number(batch));
-await page.waitForFunction((n) => document.querySelector('.progress-text').textContent.includes(`batch ${n}/${n}`), batches, { timeout: 600000, polling: 50 });
-last = await page.locator('.progress-text').textContent();
+const handle = await page.waitForFunction((n) => {
+  const t = document.querySelector('.progress-text').textContent;
+  return t.includes(`batch ${n}/${n}`) ? t : false;
+}, batches, { timeout: 600000, polling: 20 });
+last = await handle.jsonValue();
+await page.waitForFunction(() => document.querySelector('.progress-text').textContent === 'done', null, { timeout: 600000 });
 console.log(JSON.stringify({ backend, images: Number(images), batch: Number(batch), progress: last, wall_s: (Date.now() - t0) / 1000 }));
 await browser.close();
