@@ -12,10 +12,12 @@ use serde_json::json;
 
 use crate::{
     backend::{dispatch, BackendKind, BackendTask, NdArray},
-    data::MnistSplits,
+    data::{Mnist, MnistSplits},
     labels::{CurvaturePreset, HeadLabels},
-    model::{forward_macs, train_flops_per_image, Heads, ModelConfig, ModelKind},
-    training::{self, Control, Event, HeadsConfig, Outcome, Report, TrainConfig, Trainer, VaeLoss},
+    model::{forward_macs, train_flops_per_image, Heads, LatentModel, ModelConfig, ModelKind},
+    training::{
+        self, AutoencoderEval, Control, Event, HeadsConfig, HeadsEval, Outcome, Report, TrainConfig, Trainer, VaeLoss,
+    },
     weights::{self, Manifest},
 };
 
@@ -278,27 +280,7 @@ impl BackendTask for TrainTask {
 
         // Heads on the frozen latent (the encoder's mean), trained on the same training images.
         let model = trainer.into_model().valid();
-        let threshold = config.heads.curvature.threshold(&train_set);
-        let labels = HeadLabels::new(&train_set, threshold);
-        let inner_device = device.clone();
-        let z = pollster::block_on(training::encode_all(&model, &train_set, 500)).map_err(|e| e.to_string())?;
-        let heads: Heads<B::InnerBackend> = pollster::block_on(training::train_heads::<B>(
-            &z,
-            config.model.latent,
-            &labels,
-            &config.heads,
-            config.seed,
-            &inner_device,
-            |h| {
-                if !json {
-                    eprintln!("heads epoch {}/{}: loss {:.4}", h.epoch, h.epochs, h.loss);
-                }
-                Control::Continue
-            },
-        ))
-        .map_err(|e| e.to_string())?;
-        let (ae, he) = pollster::block_on(training::evaluate_all(&model, &heads, &test_set, &config, threshold))
-            .map_err(|e| e.to_string())?;
+        let (heads, threshold, ae, he) = fit_heads::<B>(&model, &train_set, &test_set, &config, &device, json)?;
         let report = Report::new(config.model, &ae, &he);
 
         let mut manifest = Manifest::new(config.model);
@@ -335,6 +317,42 @@ impl BackendTask for TrainTask {
         }
         Ok(())
     }
+}
+
+/// Trained heads, curvature threshold, autoencoder and heads test reports.
+type FittedHeads<B> = (Heads<B>, f32, AutoencoderEval, HeadsEval);
+
+/// Train the heads on the frozen latent of `model` (its encoder's mean on `train`), then evaluate
+/// model and heads on `test`. Returns the heads, the curvature threshold and both reports.
+fn fit_heads<B: AutodiffBackend>(
+    model: &LatentModel<B::InnerBackend>,
+    train: &Mnist,
+    test: &Mnist,
+    config: &TrainConfig,
+    device: &B::Device,
+    quiet: bool,
+) -> Result<FittedHeads<B::InnerBackend>, String> {
+    let threshold = config.heads.curvature.threshold(train);
+    let labels = HeadLabels::new(train, threshold);
+    let z = pollster::block_on(training::encode_all(model, train, 500)).map_err(|e| e.to_string())?;
+    let heads = pollster::block_on(training::train_heads::<B>(
+        &z,
+        config.model.latent,
+        &labels,
+        &config.heads,
+        config.seed,
+        device,
+        |h| {
+            if !quiet {
+                eprintln!("heads epoch {}/{}: loss {:.4}", h.epoch, h.epochs, h.loss);
+            }
+            Control::Continue
+        },
+    ))
+    .map_err(|e| e.to_string())?;
+    let (ae, he) = pollster::block_on(training::evaluate_all(model, &heads, test, config, threshold))
+        .map_err(|e| e.to_string())?;
+    Ok((heads, threshold, ae, he))
 }
 
 fn run_eval(a: EvalArgs) -> Result<(), String> {
@@ -426,26 +444,8 @@ impl BackendTask for HeadsTask {
         config.validate().map_err(|e| e.to_string())?;
         let train_set = if config.train_size == 0 { data.train.clone() } else { data.train.take(config.train_size) };
         let test_set = if config.eval_size == 0 { data.test.clone() } else { data.test.take(config.eval_size) };
-        let threshold = config.heads.curvature.threshold(&train_set);
-        let labels = HeadLabels::new(&train_set, threshold);
-        let z = pollster::block_on(training::encode_all(&bundle.model, &train_set, 500)).map_err(|e| e.to_string())?;
-        let heads: Heads<B::InnerBackend> = pollster::block_on(training::train_heads::<B>(
-            &z,
-            config.model.latent,
-            &labels,
-            &config.heads,
-            config.seed,
-            &device,
-            |h| {
-                if !args.json {
-                    eprintln!("heads epoch {}/{}: loss {:.4}", h.epoch, h.epochs, h.loss);
-                }
-                Control::Continue
-            },
-        ))
-        .map_err(|e| e.to_string())?;
-        let (ae, he) = pollster::block_on(training::evaluate_all(&bundle.model, &heads, &test_set, &config, threshold))
-            .map_err(|e| e.to_string())?;
+        let (heads, threshold, ae, he) =
+            fit_heads::<B>(&bundle.model, &train_set, &test_set, &config, &device, args.json)?;
         let report = Report::new(config.model, &ae, &he);
         bundle.manifest.train = Some(config);
         bundle.manifest.curvature_threshold = threshold;
