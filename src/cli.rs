@@ -121,6 +121,9 @@ struct TrainArgs {
     /// Stop early after the first epoch whose test MSE is at or below this (then train the heads and save).
     #[arg(long)]
     target_mse: Option<f64>,
+    /// Continue training from the weights in this bundle (same model and latent size) instead of fresh ones.
+    #[arg(long)]
+    init: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -210,10 +213,27 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         .with_eval_size(a.eval_size)
         .with_heads(heads);
     config.validate().map_err(|e| e.to_string())?;
+    // Check the starting weights before loading the data, so a bad file fails fast.
+    let init = match &a.init {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let manifest = weights::read_manifest(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            if manifest.model != config.model {
+                return Err(format!(
+                    "{} holds {}, but --model/--latent ask for {}",
+                    path.display(),
+                    weights::describe(&manifest.model),
+                    weights::describe(&config.model)
+                ));
+            }
+            Some((path.clone(), bytes, manifest))
+        }
+        None => None,
+    };
     let data = load_data(&a.data)?;
     dispatch(
         a.backend,
-        TrainTask { config, data, out: a.out, json: a.json, backend: a.backend, target_mse: a.target_mse },
+        TrainTask { config, data, out: a.out, json: a.json, backend: a.backend, target_mse: a.target_mse, init },
     )
 }
 
@@ -224,16 +244,28 @@ struct TrainTask {
     json: bool,
     backend: BackendKind,
     target_mse: Option<f64>,
+    /// Starting weights: their path, bytes and manifest.
+    init: Option<(PathBuf, Vec<u8>, Manifest)>,
 }
 
 impl BackendTask for TrainTask {
     type Output = Result<(), String>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
-        let TrainTask { config, data, out, json, backend, target_mse } = self;
+        let TrainTask { config, data, out, json, backend, target_mse, init } = self;
         let train_set = if config.train_size == 0 { data.train.clone() } else { data.train.take(config.train_size) };
         let test_set = if config.eval_size == 0 { data.test.clone() } else { data.test.take(config.eval_size) };
-        let mut trainer = Trainer::<B>::new(config.clone(), train_set.len(), &device).map_err(|e| e.to_string())?;
+        let (mut trainer, continued) = match &init {
+            Some((path, bytes, manifest)) => {
+                let bundle = weights::decode::<B>(bytes, &device).map_err(|e| format!("{}: {e}", path.display()))?;
+                let trainer = Trainer::<B>::from_model(config.clone(), bundle.model, train_set.len(), &device)
+                    .map_err(|e| e.to_string())?;
+                (trainer, format!("; continued from {} ({})", path.display(), manifest.trained_on))
+            }
+            None => {
+                (Trainer::<B>::new(config.clone(), train_set.len(), &device).map_err(|e| e.to_string())?, String::new())
+            }
+        };
         let total = (trainer.batches_per_epoch() * config.epochs) as u64;
         let bar = if json { ProgressBar::hidden() } else { ProgressBar::new(total) };
         bar.set_style(
@@ -290,7 +322,7 @@ impl BackendTask for TrainTask {
         manifest.heads_eval = Some(he);
         manifest.mnist_train_images_sha256 = data.train_images_sha256.clone();
         manifest.trained_on = format!(
-            "latent-lab CLI, burn {} {} backend, {epochs_run} epochs{} in {train_seconds:.0} s",
+            "latent-lab CLI, burn {} {} backend, {epochs_run} epochs{} in {train_seconds:.0} s{continued}",
             weights::BURN_VERSION,
             backend.name(),
             if outcome == Outcome::Stopped { " (stopped early at --target-mse)" } else { "" },

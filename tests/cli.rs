@@ -66,6 +66,34 @@ fn train_then_eval_on_a_tiny_subset() {
     assert!(mse > 0.0 && mse < 0.2, "{mse}");
     // The same weights evaluated at the end of training and by `eval` agree.
     assert_eq!(r["test_mse"], done["report"]["test_mse"]);
+
+    // --init continues from the saved weights: one more epoch starts near where the last ended.
+    let more = dir.join("vae-4-more.llab");
+    let out = cli()
+        .args(["train", "--model", "vae", "--latent", "4", "--epochs", "1", "--batch", "64", "--train-size", "256"])
+        .args(["--eval-size", "200", "--heads-epochs", "1", "--backend", "flex", "--json", "--init"])
+        .arg(&out_path)
+        .arg("--out")
+        .arg(&more)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let first = json_lines(&out.stdout)[0]["train_loss"].as_f64().unwrap();
+    let fresh_first = epochs[0]["train_loss"].as_f64().unwrap();
+    assert!(first < fresh_first, "continued run starts from trained weights: {first} vs fresh {fresh_first}");
+    let manifest = std::fs::read_to_string(more.with_extension("json")).unwrap();
+    assert!(manifest.contains("continued from"), "{manifest}");
+
+    // ... but not from a model of another shape.
+    let out = cli()
+        .args(["train", "--model", "ae", "--latent", "4", "--epochs", "1", "--train-size", "64", "--init"])
+        .arg(&out_path)
+        .args(["--out", "/tmp/never.llab"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds a VAE with latent size 4, but --model/--latent ask for an AE"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
