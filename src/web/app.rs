@@ -1,13 +1,19 @@
 //! The playground page (leptos, client-side): draw a digit, see its reconstruction, its place on
 //! the latent scatter and what the heads say; train from scratch with live progress.
 
-use std::cell::{Cell, RefCell};
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
 
 use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::{prelude::*, Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
-use super::engine::{self, Engine, Outputs, Progress, TrainControl, WebBackend};
+use super::{
+    engine::{self, Engine, Outputs, Progress, TrainControl, WebBackend},
+    metrics, store,
+};
 use crate::{
     data::{Mnist, PIXELS, SIDE},
     model::{ModelConfig, ModelKind},
@@ -44,9 +50,20 @@ struct Scatter {
     bounds: [f32; 4],
 }
 
+/// What the upload control calls with a chosen file's name and bytes (registered by the mounted app).
+type AcceptFile = Rc<dyn Fn(String, Vec<u8>)>;
+/// Paints reconstructions of the gallery digits while training.
+type OnGallery = Rc<dyn Fn(&[f32])>;
+/// Shows and autosaves the model after an epoch (bytes, epoch, epochs).
+type OnSnapshot = Rc<dyn Fn(Vec<u8>, usize, usize)>;
+
 thread_local! {
     static ASSETS: RefCell<Option<Assets>> = const { RefCell::new(None) };
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// The bundle bytes the current engine was built from (backend switches and downloads use
+    /// these, so nothing has to be read back from the GPU).
+    static BYTES: RefCell<Option<Rc<Vec<u8>>>> = const { RefCell::new(None) };
+    static ACCEPT_FILE: RefCell<Option<AcceptFile>> = const { RefCell::new(None) };
     static SCATTER: RefCell<Option<Scatter>> = const { RefCell::new(None) };
     static INK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     static PREDICT_PENDING: Cell<bool> = const { Cell::new(false) };
@@ -56,6 +73,31 @@ thread_local! {
 
 fn engine() -> Option<Engine> {
     ENGINE.with(|e| e.borrow().clone())
+}
+
+/// The bytes of the model the page is showing now (what "Download weights" saves).
+pub fn current_weights() -> Option<Vec<u8>> {
+    BYTES.with(|b| b.borrow().as_ref().map(|b| b.to_vec()))
+}
+
+/// Hand weight-file bytes to the mounted page exactly as the upload control does: the model is
+/// checked against the chosen model and latent size, and a bad file leaves the current model and
+/// shows a message in the error banner. Returns false if no page is mounted.
+pub fn accept_weights_file(name: &str, bytes: Vec<u8>) -> bool {
+    let f = ACCEPT_FILE.with(|a| a.borrow().clone());
+    match f {
+        Some(f) => {
+            f(name.to_string(), bytes);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The backend the page should use, from `?backend=cpu|flex|ndarray|webgpu` in its URL.
+fn url_backend() -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix("backend=").map(str::to_ascii_lowercase))
 }
 
 async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
@@ -229,6 +271,7 @@ pub fn App() -> impl IntoView {
     let (lr, set_lr) = signal(1e-3f64);
     let (beta, set_beta) = signal(1.0f64);
     let (train_size, set_train_size) = signal(6000usize);
+    let (has_heads, set_has_heads) = signal(true);
 
     let draw_ref = NodeRef::<leptos::html::Canvas>::new();
     let preview_ref = NodeRef::<leptos::html::Canvas>::new();
@@ -248,6 +291,7 @@ pub fn App() -> impl IntoView {
     // Show what the loaded weights are and how good the heads are.
     let describe_engine = move || {
         if let Some(e) = engine() {
+            set_has_heads.set(e.has_heads());
             let m = e.manifest();
             let eval = m.eval.as_ref().map(|e| format!(", test MSE {:.4}", e.test_mse)).unwrap_or_default();
             set_manifest_text.set(format!("{}{eval} — {}", weights::describe(&m.model), m.trained_on));
@@ -282,19 +326,30 @@ pub fn App() -> impl IntoView {
         }
     };
 
+    // Paint the gallery's test digits (`imgs`) and their reconstructions (`recons`), 784 values each.
+    let paint_gallery = move |imgs: &[f32], recons: &[f32]| {
+        gallery_refs.with_value(|refs| {
+            for (i, (a, b)) in refs.iter().enumerate() {
+                if let (Some(a), Some(b), Some(img), Some(rec)) = (
+                    a.get_untracked(),
+                    b.get_untracked(),
+                    imgs.get(i * PIXELS..(i + 1) * PIXELS),
+                    recons.get(i * PIXELS..(i + 1) * PIXELS),
+                ) {
+                    paint_digit(&a, img);
+                    paint_digit(&b, rec);
+                }
+            }
+        });
+    };
+
     let refresh_gallery = move || {
         spawn_local(async move {
             let Some(e) = engine() else { return };
             let Some(imgs) = ASSETS.with(|a| a.borrow().as_ref().map(|a| a.test.batch_f32(&GALLERY))) else { return };
             if let Ok(out) = e.infer(&imgs).await {
-                gallery_refs.with_value(|refs| {
-                    for (i, (a, b)) in refs.iter().enumerate() {
-                        if let (Some(a), Some(b)) = (a.get(), b.get()) {
-                            paint_digit(&a, &imgs[i * PIXELS..(i + 1) * PIXELS]);
-                            paint_digit(&b, &out[i].recon);
-                        }
-                    }
-                });
+                let recons: Vec<f32> = out.into_iter().flat_map(|o| o.recon).collect();
+                paint_gallery(&imgs, &recons);
             }
         });
     };
@@ -306,6 +361,31 @@ pub fn App() -> impl IntoView {
         }
     };
 
+    // WebGPU failed (a lost device, a failing call): go back to the CPU with the same model.
+    let gpu_failed = move |what: String| {
+        if backend.get_untracked() != WebBackend::WebGpu {
+            fail(what);
+            return;
+        }
+        set_backend.set(WebBackend::Flex);
+        set_badge.set(format!("{} · WebGPU failed, switched to the CPU", WebBackend::Flex.label()));
+        fail(format!("{what}. WebGPU failed, so Latent Lab switched to the CPU backend; your model is kept."));
+        let Some(bytes) = BYTES.with(|b| b.borrow().clone()) else { return };
+        match Engine::decode(&bytes, WebBackend::Flex) {
+            Ok(e) => {
+                ENGINE.with(|g| *g.borrow_mut() = Some(e));
+                spawn_local(async move {
+                    if let Err(m) = refresh_scatter().await {
+                        fail(m);
+                    }
+                    redraw_scatter();
+                    refresh_gallery();
+                });
+            }
+            Err(e) => fail(format!("the model could not be moved to the CPU: {e}")),
+        }
+    };
+
     // Run the model on the current drawing, at most once per animation frame.
     let predict = move || {
         if PREDICT_PENDING.with(|p| p.replace(true)) {
@@ -313,7 +393,10 @@ pub fn App() -> impl IntoView {
         }
         let cb = Closure::once_into_js(move || {
             PREDICT_PENDING.with(|p| p.set(false));
+            let stroke_start = metrics::take_stroke_start();
+            let t_pre = metrics::now();
             let img = INK.with(|i| preprocess::to_mnist(&i.borrow(), 280, 280));
+            let preprocess_ms = metrics::now() - t_pre;
             set_preview.set(img.clone());
             if let Some(c) = preview_ref.get() {
                 paint_digit(&c, &img);
@@ -329,16 +412,27 @@ pub fn App() -> impl IntoView {
             }
             spawn_local(async move {
                 let Some(e) = engine() else { return };
+                let t_infer = metrics::now();
                 match e.infer(&img).await {
                     Ok(mut out) => {
+                        let t_paint = metrics::now();
                         let o = out.remove(0);
-                        if let Some(c) = recon_ref.get() {
+                        if let Some(c) = recon_ref.get_untracked() {
                             paint_digit(&c, &o.recon);
                         }
                         set_outputs.set(Some(o));
                         redraw_scatter();
+                        let end = metrics::now();
+                        if let Some(t0) = stroke_start {
+                            metrics::record_draw(metrics::DrawTiming {
+                                total: end - t0,
+                                preprocess: preprocess_ms,
+                                infer: t_paint - t_infer,
+                                paint: end - t_paint,
+                            });
+                        }
                     }
-                    Err(msg) => fail(format!("prediction failed: {msg}")),
+                    Err(msg) => gpu_failed(format!("prediction failed: {msg}")),
                 }
             });
         });
@@ -356,11 +450,15 @@ pub fn App() -> impl IntoView {
                 });
             }
         }
+        let model = e.manifest().model;
         ENGINE.with(|g| *g.borrow_mut() = Some(e));
+        BYTES.with(|b| *b.borrow_mut() = Some(Rc::new(bytes)));
+        set_kind.set(model.kind);
+        set_latent.set(model.latent);
         describe_engine();
         spawn_local(async move {
             if let Err(m) = refresh_scatter().await {
-                fail(m);
+                gpu_failed(format!("encoding the test digits failed: {m}"));
             }
             redraw_scatter();
             refresh_gallery();
@@ -388,46 +486,6 @@ pub fn App() -> impl IntoView {
             }
         });
     };
-
-    // Start-up: data, weights, backend.
-    spawn_local(async move {
-        let start = web_time::Instant::now();
-        let step = |s: &str| set_status.set(s.to_string());
-        step("Loading MNIST test digits…");
-        let images = fetch_bytes("assets/mnist/t10k-images-idx3-ubyte.gz").await;
-        let labels = fetch_bytes("assets/mnist/t10k-labels-idx1-ubyte.gz").await;
-        let test = match (images, labels) {
-            (Ok(i), Ok(l)) => Mnist::from_gz(&i, &l).map_err(|e| e.to_string()),
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        };
-        let test = match test {
-            Ok(t) => t,
-            Err(e) => {
-                set_state.set("error".into());
-                fail(e);
-                return;
-            }
-        };
-        ASSETS.with(|a| *a.borrow_mut() = Some(Assets { test, train: None, train_sha: String::new() }));
-        set_badge.set(format!("{} — WebGPU not probed yet", WebBackend::Flex.label()));
-        step("Loading pretrained AE-16 weights…");
-        match fetch_bytes("assets/models/ae-16.llab").await {
-            Ok(bytes) => {
-                if let Err(e) = install(bytes, None) {
-                    fail(e.to_string());
-                }
-            }
-            Err(e) => fail(e),
-        }
-        set_status.set(format!("Ready in {:.2} s — draw a digit.", start.elapsed().as_secs_f64()));
-        set_state.set("ready".into());
-        // Probe WebGPU once; keep the CPU unless the user switches.
-        let badge_text = match engine::init_webgpu().await {
-            Ok(name) => format!("{} · WebGPU available ({name})", WebBackend::Flex.label()),
-            Err(why) => format!("{} · {why}", WebBackend::Flex.label()),
-        };
-        set_badge.set(badge_text);
-    });
 
     Effect::new(move |_| {
         draw_chart_effect(chart_ref, losses.get(), epoch_losses.get());
@@ -488,20 +546,31 @@ pub fn App() -> impl IntoView {
     });
     on_cleanup(move || on_key.remove());
 
+    // Move the current model to backend `b` (it is rebuilt from its bytes, so nothing is lost).
     let switch_backend = move |b: WebBackend| {
-        let Some(bytes) = engine().map(|e| e.encode()) else { return };
+        let Some(bytes) = BYTES.with(|x| x.borrow().clone()) else { return };
         spawn_local(async move {
+            let mut adapter = String::new();
             if b == WebBackend::WebGpu {
-                if let Err(why) = engine::init_webgpu().await {
-                    set_badge.set(format!("{} · WebGPU unavailable: {why}", backend.get_untracked().label()));
-                    fail(format!("WebGPU is not available here ({why}); staying on the CPU."));
-                    return;
+                match engine::init_webgpu().await {
+                    Ok(name) => adapter = format!(" · {name}"),
+                    Err(why) => {
+                        let cur = backend.get_untracked();
+                        set_badge.set(format!("{} · WebGPU unavailable: {why}", cur.label()));
+                        set_backend.set(cur);
+                        fail(format!("WebGPU is not available here ({why}); staying on the CPU."));
+                        return;
+                    }
                 }
             }
+            let previous = backend.get_untracked();
             set_backend.set(b);
-            match install(bytes, None) {
-                Ok(()) => set_badge.set(b.label().to_string()),
-                Err(e) => fail(e.to_string()),
+            match install((*bytes).clone(), None) {
+                Ok(()) => set_badge.set(format!("{}{adapter}", b.label())),
+                Err(e) => {
+                    set_backend.set(previous);
+                    fail(format!("could not move the model to {}: {e}", b.label()));
+                }
             }
         });
     };
@@ -512,6 +581,10 @@ pub fn App() -> impl IntoView {
         set_epoch_losses: WriteSignal<Vec<(f32, f32)>>,
         epochs: usize,
         batch: usize,
+        /// Paint reconstructions of the gallery digits.
+        on_gallery: OnGallery,
+        /// Show and autosave the model after an epoch.
+        on_snapshot: OnSnapshot,
     }
     impl TrainControl for Ctl {
         fn report(&self, p: Progress) {
@@ -539,9 +612,16 @@ pub fn App() -> impl IntoView {
                     let kl = e.eval.test_kl.unwrap_or(0.0) as f32;
                     self.set_epoch_losses.update(|l| l.push((e.eval.test_mse as f32, kl)));
                 }
-                Progress::Heads(e, n) => {
-                    self.set_progress.set((100.0, format!("training the heads on the frozen latent: epoch {e}/{n}")))
-                }
+                Progress::Gallery(recons) => (self.on_gallery)(&recons),
+                Progress::Snapshot { bytes, epoch, epochs } => (self.on_snapshot)(bytes, epoch, epochs),
+                Progress::Encoding(done, total) => self.set_progress.set((
+                    100.0 * done as f64 / total.max(1) as f64,
+                    format!("autoencoder done · encoding the training digits for the heads: {done}/{total}"),
+                )),
+                Progress::Heads(e, n) => self.set_progress.set((
+                    100.0 * e as f64 / n.max(1) as f64,
+                    format!("autoencoder done · training the heads on the frozen latent: epoch {e}/{n}"),
+                )),
             }
         }
         fn paused(&self) -> bool {
@@ -551,6 +631,15 @@ pub fn App() -> impl IntoView {
             STOPPED.with(|p| p.get())
         }
     }
+
+    // Keep `bytes` in this browser's storage so a reload restores them.
+    let autosave = move |bytes: Vec<u8>, label: String| {
+        spawn_local(async move {
+            if let Err(e) = store::save(store::AUTOSAVE, &bytes, &label).await {
+                fail(e);
+            }
+        });
+    };
 
     let start_training = move || {
         let model = ModelConfig::new().with_kind(kind.get_untracked()).with_latent(latent.get_untracked());
@@ -603,24 +692,142 @@ pub fn App() -> impl IntoView {
                 let a = a.as_ref().expect("assets loaded");
                 (a.train.clone().expect("train set loaded"), a.test.clone(), a.train_sha.clone())
             });
-            let ctl =
-                Ctl { set_progress, set_losses, set_epoch_losses, epochs: config.epochs, batch: config.batch_size };
-            match engine::train_on(backend.get_untracked(), config, &train, &test, &sha, &ctl).await {
+            let gallery = test.batch_f32(&GALLERY);
+            let shown = gallery.clone();
+            let epochs = config.epochs;
+            let ctl = Ctl {
+                set_progress,
+                set_losses,
+                set_epoch_losses,
+                epochs,
+                batch: config.batch_size,
+                on_gallery: Rc::new(move |recons: &[f32]| paint_gallery(&shown, recons)),
+                on_snapshot: Rc::new(move |bytes: Vec<u8>, epoch: usize, epochs: usize| {
+                    autosave(bytes.clone(), format!("epoch {epoch} of {epochs}, heads not trained yet"));
+                    if let Err(e) = install(bytes, None) {
+                        fail(format!("the model after epoch {epoch} could not be shown: {e}"));
+                    }
+                }),
+            };
+            let on = backend.get_untracked();
+            match engine::train_on(on, config, &train, &test, &sha, &gallery, &ctl).await {
                 Ok((bytes, _)) => {
+                    autosave(bytes.clone(), format!("{epochs} epoch(s), with heads"));
                     if let Err(e) = install(bytes, None) {
                         fail(e.to_string());
                     }
-                    set_progress.set((100.0, "done".into()));
+                    set_progress.set((100.0, "done: the trained model (with heads) is live and autosaved".into()));
                 }
+                Err(e) if on == WebBackend::WebGpu => gpu_failed(format!("training on WebGPU stopped: {e}")),
                 Err(e) => fail(format!("training stopped: {e}")),
             }
             set_state.set("ready".into());
         });
     };
 
+    // Start-up: data, weights (the autosaved model if there is one, else the pretrained AE-16),
+    // then the backend: WebGPU when the browser has a real GPU adapter, the CPU otherwise.
+    spawn_local(async move {
+        let start = web_time::Instant::now();
+        metrics::init();
+        let step = |s: &str| set_status.set(s.to_string());
+        step("Loading MNIST test digits…");
+        let images = fetch_bytes("assets/mnist/t10k-images-idx3-ubyte.gz").await;
+        let labels = fetch_bytes("assets/mnist/t10k-labels-idx1-ubyte.gz").await;
+        let test = match (images, labels) {
+            (Ok(i), Ok(l)) => Mnist::from_gz(&i, &l).map_err(|e| e.to_string()),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        let test = match test {
+            Ok(t) => t,
+            Err(e) => {
+                set_state.set("error".into());
+                fail(e);
+                return;
+            }
+        };
+        ASSETS.with(|a| *a.borrow_mut() = Some(Assets { test, train: None, train_sha: String::new() }));
+        set_badge.set(format!("{} · checking for WebGPU…", WebBackend::Flex.label()));
+        step("Looking for a model saved in this browser…");
+        let mut restored = false;
+        match store::load(store::AUTOSAVE).await {
+            Ok(Some(saved)) => match install(saved.bytes.clone(), None) {
+                Ok(()) => {
+                    restored = true;
+                    let what = if saved.label.is_empty() { String::new() } else { format!(" ({})", saved.label) };
+                    let when = if saved.saved_at_ms.is_finite() { format!(" on {}", saved.when()) } else { String::new() };
+                    set_notice.set(Some(format!(
+                        "Restored the model you trained{when}{what} from this browser's storage — Reset to pretrained to go back."
+                    )));
+                }
+                Err(e) => fail(format!(
+                    "The model saved in this browser's storage could not be restored: {e}. The pretrained model is loaded instead; Reset to pretrained forgets the saved copy."
+                )),
+            },
+            Ok(None) => {}
+            Err(e) => set_notice.set(Some(format!("{e}; models you train here will not be kept after a reload."))),
+        }
+        if !restored {
+            step("Loading pretrained AE-16 weights…");
+            match fetch_bytes("assets/models/ae-16.llab").await {
+                Ok(bytes) => {
+                    if let Err(e) = install(bytes, None) {
+                        fail(e.to_string());
+                    }
+                }
+                Err(e) => fail(e),
+            }
+        }
+        set_status.set(format!("Ready in {:.2} s — draw a digit.", start.elapsed().as_secs_f64()));
+        set_state.set("ready".into());
+        // Choose the backend: `?backend=` in the URL, else WebGPU if its adapter is a real GPU.
+        let cpu = WebBackend::Flex.label();
+        match url_backend().as_deref() {
+            Some("cpu" | "flex") => {
+                set_badge.set(format!("{cpu} · chosen in the page's URL"));
+                return;
+            }
+            Some("ndarray") => {
+                set_badge.set(format!("{} · chosen in the page's URL", WebBackend::NdArray.label()));
+                switch_backend(WebBackend::NdArray);
+                return;
+            }
+            Some("webgpu") => {
+                switch_backend(WebBackend::WebGpu);
+                return;
+            }
+            _ => {}
+        }
+        let Some(bytes) = BYTES.with(|b| b.borrow().clone()) else { return };
+        let choice = engine::with_timeout(20_000, engine::choose_webgpu(&bytes)).await;
+        match choice.unwrap_or_else(|| Err("WebGPU did not answer within 20 s".into())) {
+            Ok((gpu, name)) => {
+                // Switch only if nothing changed meanwhile (the user chose a backend, training began,
+                // another model was loaded).
+                let same = BYTES.with(|b| b.borrow().as_ref().is_some_and(|b| Rc::ptr_eq(b, &bytes)));
+                if same && backend.get_untracked() == WebBackend::Flex && state.get_untracked() == "ready" {
+                    set_backend.set(WebBackend::WebGpu);
+                    ENGINE.with(|g| *g.borrow_mut() = Some(gpu));
+                    set_badge.set(format!("{} · {name}", WebBackend::WebGpu.label()));
+                    spawn_local(async move {
+                        if let Err(m) = refresh_scatter().await {
+                            gpu_failed(format!("encoding the test digits failed: {m}"));
+                        }
+                        redraw_scatter();
+                        refresh_gallery();
+                        predict();
+                    });
+                } else {
+                    set_badge.set(format!("{} · WebGPU available ({name})", backend.get_untracked().label()));
+                }
+            }
+            Err(why) => set_badge.set(format!("{cpu} · {why}")),
+        }
+    });
+
     let download = move || {
         let Some(e) = engine() else { return };
-        let bytes = e.encode();
+        let Some(bytes) = current_weights() else { return };
         let name = format!("latent-lab-{}-{}.llab", e.manifest().model.kind.name(), e.manifest().model.latent);
         let arr = js_sys::Uint8Array::from(bytes.as_slice());
         let parts = js_sys::Array::of1(&arr);
@@ -636,22 +843,43 @@ pub fn App() -> impl IntoView {
         let _ = web_sys::Url::revoke_object_url(&url);
     };
 
+    // A weights file chosen by the user: it must hold the chosen model and latent size.
+    let accept_file = move |name: String, bytes: Vec<u8>| {
+        let expect = ModelConfig::new().with_kind(kind.get_untracked()).with_latent(latent.get_untracked());
+        match install(bytes, Some(expect)) {
+            Ok(()) => {
+                set_error.set(None);
+                set_notice.set(Some(format!("Loaded {name}.")));
+            }
+            Err(e) => fail(format!("{name}: {e}. The current model is unchanged.")),
+        }
+    };
+    ACCEPT_FILE.with(|a| *a.borrow_mut() = Some(Rc::new(accept_file)));
+
     let upload = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
-        let expect = ModelConfig::new().with_kind(kind.get_untracked()).with_latent(latent.get_untracked());
         spawn_local(async move {
             let buf = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
-            let bytes = match buf {
-                Ok(b) => js_sys::Uint8Array::new(&b).to_vec(),
-                Err(_) => return fail("could not read the chosen file".into()),
-            };
-            match install(bytes, Some(expect)) {
-                Ok(()) => set_notice.set(Some(format!("Loaded {}.", file.name()))),
-                Err(e) => fail(format!("{}: {e}. The current model is unchanged.", file.name())),
+            match buf {
+                Ok(b) => accept_file(file.name(), js_sys::Uint8Array::new(&b).to_vec()),
+                Err(_) => fail(format!("could not read the chosen file {}", file.name())),
             }
         });
         input.set_value("");
+    };
+
+    // Back to the shipped weights, forgetting the model saved in this browser.
+    let reset_to_pretrained = move || {
+        let c = ModelConfig::new().with_kind(kind.get_untracked()).with_latent(latent.get_untracked());
+        load_pretrained(if pretrained_name(&c).is_some() { c } else { ModelConfig::new() });
+        spawn_local(async move {
+            match store::delete(store::AUTOSAVE).await {
+                Ok(()) => set_notice
+                    .set(Some("Back to the pretrained model; the model saved in this browser is forgotten.".into())),
+                Err(e) => fail(e),
+            }
+        });
     };
 
     let on_scatter_move = move |ev: web_sys::MouseEvent| {
@@ -729,11 +957,11 @@ pub fn App() -> impl IntoView {
                 {move || error.get().unwrap_or_default()}
                 <button on:click=move |_| set_error.set(None)>"dismiss"</button>
             </div>
-            <div class="notice" hidden=move || notice.get().is_none()>{move || notice.get().unwrap_or_default()}</div>
+            <div class="notice" data-testid="notice" hidden=move || notice.get().is_none()>{move || notice.get().unwrap_or_default()}</div>
 
             <section class="controls">
                 <label>"Model "
-                    <select data-testid="model-select" on:change=move |ev| {
+                    <select data-testid="model-select" prop:value=move || kind.get().name() on:change=move |ev| {
                         let k = if event_target_value(&ev) == "vae" { ModelKind::Vae } else { ModelKind::Ae };
                         set_kind.set(k);
                         load_pretrained(ModelConfig::new().with_kind(k).with_latent(latent.get_untracked()));
@@ -743,7 +971,7 @@ pub fn App() -> impl IntoView {
                     </select>
                 </label>
                 <label>"Latent "
-                    <select data-testid="latent-select" on:change=move |ev| {
+                    <select data-testid="latent-select" prop:value=move || latent.get().to_string() on:change=move |ev| {
                         let l = event_target_value(&ev).parse().unwrap_or(16);
                         set_latent.set(l);
                         load_pretrained(ModelConfig::new().with_kind(kind.get_untracked()).with_latent(l));
@@ -757,7 +985,7 @@ pub fn App() -> impl IntoView {
                     </select>
                 </label>
                 <label>"Backend "
-                    <select data-testid="backend-select" on:change=move |ev| {
+                    <select data-testid="backend-select" prop:value=move || backend.get().key() on:change=move |ev| {
                         if let Some(b) = WebBackend::from_key(&event_target_value(&ev)) { switch_backend(b) }
                     }>
                         <option value="flex">"CPU (flex)"</option>
@@ -765,7 +993,7 @@ pub fn App() -> impl IntoView {
                         <option value="webgpu">"WebGPU"</option>
                     </select>
                 </label>
-                <span class="manifest">{move || manifest_text.get()}</span>
+                <span class="manifest" data-testid="model-info">{move || manifest_text.get()}</span>
             </section>
 
             <section class="play">
@@ -774,6 +1002,8 @@ pub fn App() -> impl IntoView {
                     <canvas class="draw" data-testid="draw-canvas" width="280" height="280" node_ref=draw_ref
                         on:pointerdown=move |ev: web_sys::PointerEvent| {
                             ev.prevent_default();
+                            metrics::pointer_event(ev.time_stamp(), state.get_untracked() == "training");
+                            metrics::stroke(ev.time_stamp());
                             if let Some(c) = draw_ref.get() { let _ = c.set_pointer_capture(ev.pointer_id()); }
                             drawing.set_value(true);
                             let (x, y) = pos(&ev);
@@ -781,9 +1011,17 @@ pub fn App() -> impl IntoView {
                             stroke_to(x + 0.01, y + 0.01);
                         }
                         on:pointermove=move |ev: web_sys::PointerEvent| {
-                            if drawing.get_value() { let (x, y) = pos(&ev); stroke_to(x, y); }
+                            metrics::pointer_event(ev.time_stamp(), state.get_untracked() == "training");
+                            if drawing.get_value() {
+                                metrics::stroke(ev.time_stamp());
+                                let (x, y) = pos(&ev);
+                                stroke_to(x, y);
+                            }
                         }
-                        on:pointerup=move |_| drawing.set_value(false)
+                        on:pointerup=move |ev: web_sys::PointerEvent| {
+                            metrics::pointer_event(ev.time_stamp(), state.get_untracked() == "training");
+                            drawing.set_value(false)
+                        }
                         on:pointercancel=move |_| drawing.set_value(false)
                     ></canvas>
                     <div class="row">
@@ -807,6 +1045,7 @@ pub fn App() -> impl IntoView {
                     <ul class="head-eval">
                         {move || heads_text.get().into_iter().map(|(k, v)| view! { <li><b>{k}</b>": "{v}</li> }).collect_view()}
                     </ul>
+                    <p class="hint heads-pending" data-testid="heads-pending" hidden=move || has_heads.get()>"This model's heads are not trained yet: they train on the frozen latent after the autoencoder's last epoch, so P(odd), P(rounded) and the digit guess show – until then."</p>
                     <p class="hint">"Heads are small MLPs trained on the frozen latent code. Accuracy is on the 10,000 test digits, beside the score of always guessing the larger class."</p>
                 </div>
                 <div class="panel">
@@ -842,7 +1081,7 @@ pub fn App() -> impl IntoView {
                         set_paused.set(p);
                     }>{move || if paused.get() { "Resume" } else { "Pause" }}</button>
                     <button disabled=move || state.get() != "training" on:click=move |_| STOPPED.with(|c| c.set(true))>"Stop"</button>
-                    <button on:click=move |_| load_pretrained(ModelConfig::new().with_kind(kind.get_untracked()).with_latent(latent.get_untracked()))>"Reset to pretrained"</button>
+                    <button data-testid="reset-button" on:click=move |_| reset_to_pretrained()>"Reset to pretrained"</button>
                     <button data-testid="weights-download" on:click=move |_| download()>"Download weights"</button>
                     <label class="upload">"Upload weights "<input type="file" accept=".llab" data-testid="weights-upload" on:change=upload/></label>
                 </div>
@@ -886,5 +1125,18 @@ fn draw_chart_effect(chart: NodeRef<leptos::html::Canvas>, losses: Vec<f32>, epo
 /// Mount the app into `<body>`.
 pub fn start() {
     console_error_panic_hook::set_once();
+    // The static "loading" line in index.html has done its job once the app is mounted.
+    if let Some(boot) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("boot")) {
+        boot.remove();
+    }
     leptos::mount::mount_to_body(App);
+}
+
+/// An app mounted with [`mount_into`]; dropping it unmounts the app.
+pub struct Mounted(#[allow(dead_code)] Box<dyn std::any::Any>);
+
+/// Mount the app into `parent` (component tests mount one per test into a fresh element).
+pub fn mount_into(parent: web_sys::HtmlElement) -> Mounted {
+    console_error_panic_hook::set_once();
+    Mounted(Box::new(leptos::mount::mount_to(parent, App)))
 }

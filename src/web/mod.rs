@@ -2,3 +2,5 @@
 
 pub mod app;
 pub mod engine;
+pub mod metrics;
+pub mod store;

@@ -1,0 +1,215 @@
+//! Component tests of the page in the browser (wasm-bindgen-test, headless Chromium): mount the
+//! app into a fresh element, wait until it is ready, draw with pointer events and read the
+//! predictions; the IndexedDB store; a corrupt upload; restoring (or refusing) an autosave.
+//!
+//! The page fetches `assets/…` relative to its URL; wasm-bindgen-test-runner serves the crate
+//! root, so the shipped MNIST test digits and pretrained weights load as they do on the real page.
+#![cfg(target_arch = "wasm32")]
+
+use latent_lab::{
+    backend::Flex,
+    model::{ModelConfig, ModelKind},
+    web::{app, engine::sleep_ms, metrics, store},
+    weights,
+};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, PointerEvent, PointerEventInit};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// How long a mounted page may take to become ready, or its outputs to appear.
+const PATIENCE_MS: f64 = 60_000.0;
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// A fresh, visible element appended to the test page's body.
+fn fresh_container() -> HtmlElement {
+    let el: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&el).unwrap();
+    el
+}
+
+fn by_testid(root: &Element, id: &str) -> Element {
+    root.query_selector(&format!("[data-testid={id}]"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("no element with data-testid={id}"))
+}
+
+fn text(root: &Element, id: &str) -> String {
+    by_testid(root, id).text_content().unwrap_or_default().trim().to_string()
+}
+
+fn hidden(root: &Element, id: &str) -> bool {
+    by_testid(root, id).has_attribute("hidden")
+}
+
+/// Poll `cond` every 50 ms until it holds, or fail after `PATIENCE_MS` with `what`.
+async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = js_sys::Date::now();
+    while !cond() {
+        assert!(js_sys::Date::now() - start < PATIENCE_MS, "timed out after {PATIENCE_MS} ms waiting for {what}");
+        sleep_ms(50).await;
+    }
+}
+
+/// Mount the app into a fresh element and wait until its root says `data-state="ready"` and the
+/// start-up backend choice is done. The app stays mounted (unmounting would cancel its tasks).
+async fn mount_ready() -> Element {
+    let container = fresh_container();
+    std::mem::forget(app::mount_into(container.clone()));
+    let root: Element = container.into();
+    wait_for("the app root", || root.query_selector("[data-testid=app]").ok().flatten().is_some()).await;
+    let app = by_testid(&root, "app");
+    wait_for("data-state=ready", || {
+        let s = app.get_attribute("data-state").unwrap_or_default();
+        assert_ne!(s, "error", "the page failed to start: {}", text(&root, "error-banner"));
+        s == "ready"
+    })
+    .await;
+    wait_for("the backend choice", || !text(&root, "backend-badge").contains("checking")).await;
+    root
+}
+
+fn pointer(target: &Element, kind: &str, x: f64, y: f64, buttons: u16) {
+    let r = target.get_bounding_client_rect();
+    let init = PointerEventInit::new();
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    init.set_pointer_id(1);
+    init.set_pointer_type("mouse");
+    init.set_is_primary(true);
+    init.set_buttons(buttons);
+    init.set_client_x((r.left() + x * r.width() / 280.0).round() as i32);
+    init.set_client_y((r.top() + y * r.height() / 280.0).round() as i32);
+    let ev = PointerEvent::new_with_event_init_dict(kind, &init).unwrap();
+    target.dispatch_event(&ev).unwrap();
+}
+
+/// Draw a 7: a bar across the top, then a stroke down and to the left.
+async fn draw_seven(root: &Element) {
+    let canvas = by_testid(root, "draw-canvas");
+    let path: Vec<(f64, f64)> = (0..=10)
+        .map(|i| (70.0 + 14.0 * i as f64, 60.0))
+        .chain((1..=12).map(|i| (210.0 - 7.0 * i as f64, 60.0 + 14.0 * i as f64)))
+        .collect();
+    pointer(&canvas, "pointerdown", path[0].0, path[0].1, 1);
+    for &(x, y) in &path[1..] {
+        pointer(&canvas, "pointermove", x, y, 1);
+        sleep_ms(5).await;
+    }
+    let last = path[path.len() - 1];
+    pointer(&canvas, "pointerup", last.0, last.1, 0);
+}
+
+fn probability(root: &Element, id: &str) -> Option<f64> {
+    text(root, id).parse::<f64>().ok()
+}
+
+fn lab_number(path: &[&str]) -> Option<f64> {
+    let mut v: JsValue = metrics::root()?.into();
+    for k in path {
+        v = js_sys::Reflect::get(&v, &JsValue::from_str(k)).ok()?;
+    }
+    v.as_f64()
+}
+
+#[wasm_bindgen_test]
+async fn a_drawn_stroke_gives_a_reconstruction_and_predictions() {
+    store::delete(store::AUTOSAVE).await.expect("IndexedDB works in the test browser");
+    let root = mount_ready().await;
+    assert!(text(&root, "model-info").contains("an AE with latent size 16"), "{}", text(&root, "model-info"));
+    draw_seven(&root).await;
+    wait_for("P(odd), P(rounded) and a digit guess", || {
+        probability(&root, "odd-even-prob").is_some()
+            && probability(&root, "curvature-prob").is_some()
+            && text(&root, "digit-guess").parse::<u8>().is_ok()
+    })
+    .await;
+    for id in ["odd-even-prob", "curvature-prob"] {
+        let p = probability(&root, id).unwrap();
+        assert!((0.0..=1.0).contains(&p), "{id} = {p}");
+    }
+    let digit: u8 = text(&root, "digit-guess").parse().unwrap();
+    assert!(digit <= 9, "digit guess {digit}");
+    assert!(hidden(&root, "error-banner"), "unexpected error: {}", text(&root, "error-banner"));
+    assert!(!text(&root, "backend-badge").is_empty());
+    // The measurement hooks saw the stroke.
+    wait_for("drawToOutputs to count a stroke", || lab_number(&["drawToOutputs", "count"]).unwrap_or(0.0) >= 1.0).await;
+    let total = lab_number(&["drawToOutputs", "last", "total"]).expect("a stroke-to-outputs time");
+    assert!((0.0..PATIENCE_MS).contains(&total), "draw to outputs took {total} ms");
+    assert!(lab_number(&["inputLatencyIdle", "count"]).unwrap_or(0.0) >= 1.0, "no input latency recorded");
+    assert!(lab_number(&["inputLatency", "count"]).is_some(), "window.__latentLab.inputLatency is missing");
+}
+
+#[wasm_bindgen_test]
+async fn indexeddb_round_trip_returns_the_same_bytes() {
+    let key = "test-round-trip";
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    store::save(key, &bytes, "a label").await.unwrap();
+    let back = store::load(key).await.unwrap().expect("the saved entry");
+    assert_eq!(back.bytes.len(), bytes.len());
+    assert!(back.bytes == bytes, "the bytes read back differ from those saved");
+    assert_eq!(back.label, "a label");
+    assert!(back.saved_at_ms.is_finite() && !back.when().is_empty());
+    // Saving again replaces the entry.
+    store::save(key, &bytes[..10], "shorter").await.unwrap();
+    assert_eq!(store::load(key).await.unwrap().unwrap().bytes, &bytes[..10]);
+    store::delete(key).await.unwrap();
+    assert_eq!(store::load(key).await.unwrap(), None);
+}
+
+#[wasm_bindgen_test]
+async fn a_corrupt_upload_keeps_the_model_and_shows_the_error_banner() {
+    store::delete(store::AUTOSAVE).await.unwrap();
+    let root = mount_ready().await;
+    let before = app::current_weights().expect("a model is loaded");
+    let info = text(&root, "model-info");
+    assert!(hidden(&root, "error-banner"));
+    let mut corrupt = before.clone();
+    let mid = corrupt.len() / 2;
+    corrupt[mid] ^= 0x5A;
+    assert!(app::accept_weights_file("broken.llab", corrupt), "no mounted page took the file");
+    wait_for("the error banner", || !hidden(&root, "error-banner")).await;
+    let banner = text(&root, "error-banner");
+    assert!(banner.contains("broken.llab") && banner.contains("corrupt"), "banner: {banner}");
+    assert!(banner.contains("unchanged"), "banner: {banner}");
+    assert!(app::current_weights() == Some(before.clone()), "the current model changed");
+    assert_eq!(text(&root, "model-info"), info);
+    // A valid file of another model is refused too, in words.
+    let vae = ModelConfig::new().with_kind(ModelKind::Vae).with_latent(2);
+    let other = weights::encode(&weights::Manifest::new(vae), &vae.init::<Flex>(&Default::default()), None);
+    assert!(app::accept_weights_file("vae-2.llab", other));
+    wait_for("the mismatch message", || text(&root, "error-banner").contains("vae-2.llab")).await;
+    let banner = text(&root, "error-banner");
+    assert!(banner.contains("a VAE with latent size 2") && banner.contains("an AE with latent size 16"), "{banner}");
+    assert!(app::current_weights() == Some(before), "the current model changed");
+}
+
+#[wasm_bindgen_test]
+async fn an_autosaved_model_is_restored_and_a_corrupt_one_is_reported() {
+    // A model "trained in the page": a VAE with latent 2 and no heads yet.
+    let vae = ModelConfig::new().with_kind(ModelKind::Vae).with_latent(2);
+    let mut manifest = weights::Manifest::new(vae);
+    manifest.trained_on = "a test".into();
+    let bytes = weights::encode(&manifest, &vae.init::<Flex>(&Default::default()), None);
+    store::save(store::AUTOSAVE, &bytes, "epoch 1 of 3, heads not trained yet").await.unwrap();
+    let root = mount_ready().await;
+    let notice = text(&root, "notice");
+    assert!(notice.contains("Restored the model you trained on"), "notice: {notice}");
+    assert!(notice.contains("epoch 1 of 3") && notice.contains("Reset to pretrained"), "notice: {notice}");
+    assert!(text(&root, "model-info").contains("a VAE with latent size 2"), "{}", text(&root, "model-info"));
+    assert!(!hidden(&root, "heads-pending"), "the hint that heads train later is hidden");
+    assert!(app::current_weights() == Some(bytes), "the restored model is not the saved one");
+    assert!(hidden(&root, "error-banner"), "unexpected error: {}", text(&root, "error-banner"));
+
+    // A corrupt autosave: a clear message, and the pretrained model.
+    store::save(store::AUTOSAVE, b"LATENTLAB but not really", "broken").await.unwrap();
+    let root = mount_ready().await;
+    let banner = text(&root, "error-banner");
+    assert!(!hidden(&root, "error-banner") && banner.contains("could not be restored"), "banner: {banner}");
+    assert!(text(&root, "model-info").contains("an AE with latent size 16"), "{}", text(&root, "model-info"));
+    store::delete(store::AUTOSAVE).await.unwrap();
+}
