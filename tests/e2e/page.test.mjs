@@ -8,6 +8,7 @@
 //   E2E_OUT             screenshot path (default: target/e2e/page.png); timings.json goes beside it
 //   E2E_CHROMIUM        browser binary (default: /usr/bin/chromium)
 //   E2E_READY_MS        how long the page may take to become ready (default 90000)
+//   E2E_READY_BUDGET_MS if set, fail when the page took longer than this to become ready
 //   E2E_TRAIN_MS        how long training a few batches may take (default 300000)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,8 @@ const OUT = resolve(ROOT, process.env.E2E_OUT ?? 'target/e2e/page.png');
 const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const READY_MS = Number(process.env.E2E_READY_MS ?? 90_000);
 const TRAIN_MS = Number(process.env.E2E_TRAIN_MS ?? 300_000);
+// Issue 3 asks for "ready to draw within 2 s on localhost"; set this (e.g. 2000) to enforce it.
+const READY_BUDGET_MS = process.env.E2E_READY_BUDGET_MS ? Number(process.env.E2E_READY_BUDGET_MS) : null;
 
 // webdriver.json's flags. The fallback browser drops --enable-unsafe-webgpu and turns WebGPU off.
 const COMMON_ARGS = [
@@ -167,6 +170,16 @@ const canvasInk = (page, id) =>
     return { width: c.width, height: c.height, bright, dark };
   }, id);
 
+/** Clear the drawing and wait until the outputs are blank again. */
+async function clearDrawing(page) {
+  await testid(page, 'clear-button').click();
+  await page
+    .waitForFunction(() => ['', '–', '-'].includes(document.querySelector('[data-testid=odd-even-prob]').textContent.trim()), null, { timeout: 10_000 })
+    .catch(() => {
+      throw new Error('after clear-button the odd-even-prob text did not go blank ("–") within 10 s');
+    });
+}
+
 /** Garbage that starts like a weights bundle: "LATENTLAB" and 4 KiB of deterministic noise. */
 function corruptBundle() {
   const noise = Buffer.alloc(4096);
@@ -229,7 +242,7 @@ test('the static server sends the page with the right MIME types and COOP/COEP h
 describe('Chromium with WebGPU allowed (--enable-unsafe-webgpu)', () => {
   let b;
   let ready = false;
-  let drawn = null;
+  let keptOutputs = null;
   const needReady = (t) => {
     if (!ready) t.skip('the page never became ready');
     return ready;
@@ -248,6 +261,9 @@ describe('Chromium with WebGPU allowed (--enable-unsafe-webgpu)', () => {
     timings.ready_since_navigation_ms = r.sinceNavigationMs;
     console.log(`time to ready: ${r.sinceNavigationMs} ms since navigation start (${r.wallMs} ms wall, from goto); states ${JSON.stringify(r.states.map((s) => s.state))}`);
     assert.equal(await b.page.locator('[data-testid=app]').getAttribute('data-state'), 'ready');
+    if (READY_BUDGET_MS !== null) {
+      assert.ok(r.sinceNavigationMs !== null && r.sinceNavigationMs <= READY_BUDGET_MS, `ready ${r.sinceNavigationMs} ms after navigation start, over E2E_READY_BUDGET_MS=${READY_BUDGET_MS}`);
+    }
     const banner = await bannerText(b.page);
     assert.ok(!banner.visible, `error banner shown at start-up: ${JSON.stringify(banner.text)}`);
     assert.notEqual(await text(b.page, 'backend-badge'), '', 'backend-badge is empty');
@@ -260,7 +276,7 @@ describe('Chromium with WebGPU allowed (--enable-unsafe-webgpu)', () => {
     assert.ok(!before.error, before.error);
     await drawSeven(b.page);
     const out = await settledOutputs(b.page);
-    drawn = assertPredictions(out);
+    const drawn = assertPredictions(out);
     console.log(`drawn 7 -> ${JSON.stringify(drawn)}`);
     const recon = await canvasInk(b.page, 'recon-canvas');
     assert.ok(recon.bright >= 10, `recon-canvas should show the reconstruction (>= 10 non-black pixels), got ${JSON.stringify(recon)}`);
@@ -325,15 +341,12 @@ describe('Chromium with WebGPU allowed (--enable-unsafe-webgpu)', () => {
   test('a corrupt weights file shows the error banner and keeps the model', { timeout: 90_000 }, async (t) => {
     if (!needReady(t)) return;
     const page = b.page;
-    const clear = async () => {
-      await testid(page, 'clear-button').click();
-      await page.waitForFunction(() => ['', '–', '-'].includes(document.querySelector('[data-testid=odd-even-prob]').textContent.trim()), null, { timeout: 10_000 });
-    };
+    const clear = () => clearDrawing(page);
     // The current model's answer for a fixed drawing.
     await clear();
     await drawSeven(page);
     const kept = await settledOutputs(page);
-    assertPredictions(kept);
+    console.log(`after training, the drawn 7 -> ${JSON.stringify(assertPredictions(kept))}`);
     const pre = await bannerText(page);
     assert.ok(!pre.visible, `error banner already shown before the upload: ${JSON.stringify(pre.text)}`);
 
@@ -354,6 +367,46 @@ describe('Chromium with WebGPU allowed (--enable-unsafe-webgpu)', () => {
     const again = await settledOutputs(page);
     assertPredictions(again);
     assert.deepEqual(again, kept, 'after the failed upload the same drawing should give the same predictions (the model must be kept)');
+    keptOutputs = kept;
+  });
+
+  test('a shipped bundle with one byte flipped, and a bundle of another model, are refused too', { timeout: 90_000 }, async (t) => {
+    if (!needReady(t)) return;
+    if (!keptOutputs) return t.skip('needs the previous test');
+    const page = b.page;
+    const shipped = readFileSync(resolve(DIST, 'assets/models/ae-16.llab'));
+    const flipped = Buffer.from(shipped);
+    flipped[flipped.length >> 1] ^= 0x40;
+    const other = readFileSync(resolve(DIST, 'assets/models/vae-2.llab'));
+    for (const [name, buffer] of [['flipped-byte.llab', flipped], ['other-model-vae-2.llab', other]]) {
+      const previous = await bannerText(page);
+      const dismiss = testid(page, 'error-banner').locator('button');
+      if (previous.visible && (await dismiss.count()) > 0) {
+        await dismiss.first().click();
+        await testid(page, 'error-banner').waitFor({ state: 'hidden', timeout: 5000 });
+      }
+      const now = await bannerText(page);
+      await testid(page, 'weights-upload').setInputFiles({ name, mimeType: 'application/octet-stream', buffer });
+      await page
+        .waitForFunction(
+          (prev) => {
+            const el = document.querySelector('[data-testid=error-banner]');
+            return el && !el.hidden && el.offsetParent !== null && el.textContent.trim() !== prev;
+          },
+          now.visible ? now.text : null,
+          { timeout: 15_000, polling: 100 },
+        )
+        .catch(() => {
+          throw new Error(`uploading ${name} showed no (new) error in the error banner within 15 s`);
+        });
+      const banner = await bannerText(page);
+      console.log(`error banner after uploading ${name}: ${JSON.stringify(banner.text)}`);
+      assertSentence(banner.text, `the error banner for ${name}`);
+    }
+    await clearDrawing(page);
+    await drawSeven(page);
+    const again = await settledOutputs(page);
+    assert.deepEqual(again, keptOutputs, 'after the refused uploads the same drawing should give the same predictions (the model must be kept)');
   });
 
   test('no panics in the console', (t) => {
