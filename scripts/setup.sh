@@ -7,6 +7,7 @@ set -euo pipefail
 # Pinned tool versions. WASM_BINDGEN must equal the `wasm-bindgen` in Cargo.lock.
 WASM_BINDGEN=0.2.130
 TRUNK=0.21.14
+WASM_PACK=0.15.1
 
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -36,4 +37,10 @@ if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK" ]; then
   cargo install trunk --version "$TRUNK" --locked --force
 fi
 
-log "ready: $(rustc --version); wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'); $(trunk --version); $(chromium --version)"
+# wasm-pack finds the wasm-bindgen and chromedriver above on PATH, so `wasm-pack test` downloads nothing.
+if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK" ]; then
+  log "building wasm-pack $WASM_PACK (several minutes)"
+  cargo install wasm-pack --version "$WASM_PACK" --locked --force
+fi
+
+log "ready: $(rustc --version); wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'); $(trunk --version); $(wasm-pack --version); $(chromium --version)"

@@ -38,6 +38,33 @@ enum Command {
     Info(InfoArgs),
     /// Retrain only the heads of a weights bundle on its frozen encoder, and save it.
     Heads(HeadsArgs),
+    /// Time training steps phase by phase (forward, backward, optimiser, read-back).
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct BenchArgs {
+    /// ae or vae.
+    #[arg(long, default_value = "ae")]
+    model: ModelKind,
+    /// Latent size, 2 to 64.
+    #[arg(long, default_value_t = 16)]
+    latent: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Timed steps per run (after one warm-up step).
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    /// Independent runs; one JSON line each.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// ndarray, flex or wgpu.
+    #[arg(long, default_value = "flex")]
+    backend: BackendKind,
+    /// Folder with the four MNIST .gz files.
+    #[arg(long, default_value = "assets/mnist")]
+    data: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -166,6 +193,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => run_eval(a),
         Command::Info(a) => run_info(a),
         Command::Heads(a) => run_heads(a),
+        Command::Bench(a) => run_bench(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -491,6 +519,37 @@ impl BackendTask for HeadsTask {
         std::fs::write(&manifest_path, pretty + "\n")
             .map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))?;
         println!("{}", serde_json::to_string(&report).expect("a report serialises"));
+        Ok(())
+    }
+}
+
+fn run_bench(a: BenchArgs) -> Result<(), String> {
+    let config = TrainConfig::new(ModelConfig::new().with_kind(a.model).with_latent(a.latent)).with_batch_size(a.batch);
+    config.validate().map_err(|e| e.to_string())?;
+    if !(1..=10_000).contains(&a.steps) || !(1..=100).contains(&a.repeats) {
+        return Err(format!("--steps must be 1..=10000 and --repeats 1..=100, not {} and {}", a.steps, a.repeats));
+    }
+    let data = load_data(&a.data)?;
+    dispatch(a.backend, BenchTask { config, test: data.test, steps: a.steps, repeats: a.repeats })
+}
+
+struct BenchTask {
+    config: TrainConfig,
+    test: Mnist,
+    steps: usize,
+    repeats: usize,
+}
+
+impl BackendTask for BenchTask {
+    type Output = Result<(), String>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+        for run in 0..self.repeats {
+            let config = self.config.clone().with_seed(self.config.seed + run as u64);
+            let p = pollster::block_on(crate::bench::profile_steps::<B>(config, &self.test, self.steps, &device))
+                .map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string(&p).expect("a profile serialises"));
+        }
         Ok(())
     }
 }

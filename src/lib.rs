@@ -3,6 +3,7 @@
 //! the browser (WebAssembly), from the same code.
 
 pub mod backend;
+pub mod bench;
 pub mod data;
 pub mod labels;
 pub mod model;

@@ -154,6 +154,12 @@ pub struct Encoding<B: Backend> {
 }
 
 impl<B: Backend> LatentModel<B> {
+    /// The first convolution's weights: the last gradient backward computes, so reading it (or
+    /// its gradient) waits for a whole step — the benchmark's sync point on every backend.
+    pub(crate) fn first_weight(&self) -> &burn::module::Param<Tensor<B, 4>> {
+        &self.conv1.weight
+    }
+
     /// The configuration this model was built from.
     pub fn config(&self) -> ModelConfig {
         self.config
