@@ -88,8 +88,9 @@ fn pointer(target: &Element, kind: &str, x: f64, y: f64, buttons: u16) {
     target.dispatch_event(&ev).unwrap();
 }
 
-/// Draw a 7: a bar across the top, then a stroke down and to the left.
-async fn draw_seven(root: &Element) {
+/// Draw a 7: a bar across the top, then a stroke down and to the left, `pause_ms` between moves
+/// (0: all at once, as when the page is busy training and events queue up).
+async fn draw_seven(root: &Element, pause_ms: i32) {
     let canvas = by_testid(root, "draw-canvas");
     let path: Vec<(f64, f64)> = (0..=10)
         .map(|i| (70.0 + 14.0 * i as f64, 60.0))
@@ -98,7 +99,9 @@ async fn draw_seven(root: &Element) {
     pointer(&canvas, "pointerdown", path[0].0, path[0].1, 1);
     for &(x, y) in &path[1..] {
         pointer(&canvas, "pointermove", x, y, 1);
-        sleep_ms(5).await;
+        if pause_ms > 0 {
+            sleep_ms(pause_ms).await;
+        }
     }
     let last = path[path.len() - 1];
     pointer(&canvas, "pointerup", last.0, last.1, 0);
@@ -121,7 +124,7 @@ async fn a_drawn_stroke_gives_a_reconstruction_and_predictions() {
     store::delete(store::AUTOSAVE).await.expect("IndexedDB works in the test browser");
     let root = mount_ready().await;
     assert!(text(&root, "model-info").contains("an AE with latent size 16"), "{}", text(&root, "model-info"));
-    draw_seven(&root).await;
+    draw_seven(&root, 5).await;
     wait_for("P(odd), P(rounded) and a digit guess", || {
         probability(&root, "odd-even-prob").is_some()
             && probability(&root, "curvature-prob").is_some()
@@ -211,5 +214,99 @@ async fn an_autosaved_model_is_restored_and_a_corrupt_one_is_reported() {
     let banner = text(&root, "error-banner");
     assert!(!hidden(&root, "error-banner") && banner.contains("could not be restored"), "banner: {banner}");
     assert!(text(&root, "model-info").contains("an AE with latent size 16"), "{}", text(&root, "model-info"));
+    store::delete(store::AUTOSAVE).await.unwrap();
+}
+
+fn set_input(root: &Element, id: &str, value: &str) {
+    let input: web_sys::HtmlInputElement = by_testid(root, id).unchecked_into();
+    input.set_value(value);
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    input.dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).unwrap()).unwrap();
+}
+
+/// The pixels of the first reconstruction in the gallery of test digits.
+fn gallery_recon(root: &Element) -> Vec<u8> {
+    let canvas: web_sys::HtmlCanvasElement =
+        by_testid(root, "gallery").query_selector_all("canvas").unwrap().item(1).unwrap().unchecked_into();
+    let ctx: web_sys::CanvasRenderingContext2d = canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    ctx.get_image_data(0.0, 0.0, 28.0, 28.0).unwrap().data().to_vec()
+}
+
+#[wasm_bindgen_test]
+async fn training_in_the_page_shows_each_epoch_and_autosaves_it() {
+    store::delete(store::AUTOSAVE).await.unwrap();
+    let root = mount_ready().await;
+    wait_for("the gallery", || gallery_recon(&root).iter().any(|&p| p > 0 && p < 255)).await;
+    let pretrained_recon = gallery_recon(&root);
+    set_input(&root, "epochs-input", "2");
+    set_input(&root, "batch-input", "64");
+    set_input(&root, "train-size-input", "512");
+    let app = by_testid(&root, "app");
+    let state = || app.get_attribute("data-state").unwrap_or_default();
+    by_testid(&root, "train-button").unchecked_into::<HtmlElement>().click();
+    wait_for("data-state=training", || state() == "training").await;
+
+    // While it trains: draw (the page must keep answering), and watch for the first epoch's model.
+    let (mut drew, mut saw_epoch, mut gallery_moved, mut heads_hint, mut heads_progress) =
+        (false, false, false, false, false);
+    let start = js_sys::Date::now();
+    let mut log: Vec<String> = Vec::new();
+    while state() == "training" {
+        assert!(js_sys::Date::now() - start < 4.0 * PATIENCE_MS, "training 2 epochs of 512 digits took too long");
+        assert!(hidden(&root, "error-banner"), "error while training: {}", text(&root, "error-banner"));
+        if !drew {
+            draw_seven(&root, 0).await;
+            drew = true;
+        }
+        let seen = format!(
+            "{} | {}",
+            text(&root, "model-info"),
+            by_testid(&root, "progress").next_element_sibling().and_then(|p| p.text_content()).unwrap_or_default()
+        );
+        if log.last() != Some(&seen) {
+            log.push(seen);
+        }
+        if text(&root, "model-info").contains("epoch 1 of 2") {
+            saw_epoch = true;
+            heads_hint |= !hidden(&root, "heads-pending");
+            gallery_moved |= gallery_recon(&root) != pretrained_recon;
+        }
+        heads_progress |= by_testid(&root, "progress")
+            .next_element_sibling()
+            .and_then(|p| p.text_content())
+            .is_some_and(|t| t.contains("heads"));
+        sleep_ms(20).await;
+    }
+    assert!(hidden(&root, "error-banner"), "training failed: {}", text(&root, "error-banner"));
+    assert!(saw_epoch, "the model after epoch 1 was never shown: {log:#?}");
+    assert!(heads_hint, "no hint that the heads train after the autoencoder");
+    assert!(gallery_moved, "the gallery did not show the model being trained");
+    assert!(heads_progress, "the progress text never mentioned the heads");
+    assert_eq!(by_testid(&root, "progress").get_attribute("aria-valuenow").as_deref(), Some("100"));
+    let info = text(&root, "model-info");
+    assert!(info.contains("Latent Lab page") && !info.contains("heads not trained"), "model info: {info}");
+    assert!(hidden(&root, "heads-pending"));
+    // The final model, with heads, is the live one and the autosaved one.
+    let mut saved = None;
+    for _ in 0..100 {
+        saved = store::load(store::AUTOSAVE).await.unwrap();
+        if saved.as_ref().is_some_and(|s| s.label.contains("with heads")) {
+            break;
+        }
+        sleep_ms(50).await;
+    }
+    let saved = saved.expect("an autosave after training");
+    assert!(saved.label.contains("with heads"), "autosave label: {}", saved.label);
+    assert!(Some(saved.bytes) == app::current_weights(), "the autosave is not the live model");
+    // Predictions work with the new heads, and input latency was measured while training.
+    wait_for("predictions from the trained heads", || probability(&root, "odd-even-prob").is_some()).await;
+    assert!(lab_number(&["inputLatency", "count"]).unwrap_or(0.0) >= 1.0, "no input latency recorded while training");
+    console_log!(
+        "while training: input latency p50 {:?} ms, p95 {:?} ms; stroke to outputs p50 {:?} ms; seen: {log:#?}",
+        lab_number(&["inputLatency", "p50"]),
+        lab_number(&["inputLatency", "p95"]),
+        lab_number(&["drawToOutputs", "p50"]),
+    );
     store::delete(store::AUTOSAVE).await.unwrap();
 }

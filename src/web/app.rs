@@ -1067,11 +1067,11 @@ pub fn App() -> impl IntoView {
             <section class="train panel">
                 <h2>"Train from scratch"</h2>
                 <div class="row">
-                    <label>"epochs "<input type="number" min="1" max="100" prop:value=move || epochs.get() on:change=move |ev| set_epochs.set(event_target_value(&ev).parse().unwrap_or(0))/></label>
-                    <label>"batch "<input type="number" min="1" max="4096" prop:value=move || batch.get() on:change=move |ev| set_batch.set(event_target_value(&ev).parse().unwrap_or(0))/></label>
-                    <label>"learning rate "<input type="text" prop:value=move || lr.get().to_string() on:change=move |ev| set_lr.set(event_target_value(&ev).parse().unwrap_or(f64::NAN))/></label>
-                    <label>"beta (VAE) "<input type="text" prop:value=move || beta.get().to_string() on:change=move |ev| set_beta.set(event_target_value(&ev).parse().unwrap_or(f64::NAN))/></label>
-                    <label>"training images "<input type="number" min="64" max="60000" prop:value=move || train_size.get() on:change=move |ev| set_train_size.set(event_target_value(&ev).parse().unwrap_or(0))/></label>
+                    <label>"epochs "<input data-testid="epochs-input" type="number" min="1" max="100" prop:value=move || epochs.get() on:change=move |ev| set_epochs.set(event_target_value(&ev).parse().unwrap_or(0))/></label>
+                    <label>"batch "<input data-testid="batch-input" type="number" min="1" max="4096" prop:value=move || batch.get() on:change=move |ev| set_batch.set(event_target_value(&ev).parse().unwrap_or(0))/></label>
+                    <label>"learning rate "<input data-testid="lr-input" type="text" prop:value=move || lr.get().to_string() on:change=move |ev| set_lr.set(event_target_value(&ev).parse().unwrap_or(f64::NAN))/></label>
+                    <label>"beta (VAE) "<input data-testid="beta-input" type="text" prop:value=move || beta.get().to_string() on:change=move |ev| set_beta.set(event_target_value(&ev).parse().unwrap_or(f64::NAN))/></label>
+                    <label>"training images "<input data-testid="train-size-input" type="number" min="64" max="60000" prop:value=move || train_size.get() on:change=move |ev| set_train_size.set(event_target_value(&ev).parse().unwrap_or(0))/></label>
                 </div>
                 <div class="row">
                     <button data-testid="train-button" disabled=move || state.get() == "training" on:click=move |_| start_training()>"Train"</button>
@@ -1092,7 +1092,7 @@ pub fn App() -> impl IntoView {
                 <p class="progress-text">{move || progress.get().1}</p>
                 <canvas class="chart" data-testid="loss-chart" width="640" height="160" node_ref=chart_ref></canvas>
                 <h3>"Test digits and their reconstructions"</h3>
-                <div class="gallery">
+                <div class="gallery" data-testid="gallery">
                     {move || gallery_refs.with_value(|refs| refs.iter().map(|(a, b)| view! {
                         <div class="g"><canvas class="digit small" width="28" height="28" node_ref=*a></canvas><canvas class="digit small" width="28" height="28" node_ref=*b></canvas></div>
                     }).collect_view())}

@@ -379,6 +379,9 @@ pub async fn train_in_page<B: AutodiffBackend>(
         sleep_ms(0).await;
     }
     let labels = HeadLabels::new(&train, threshold);
+    // `train_heads` does not yield between its epochs; show that it started, then let the page paint.
+    ctl.report(Progress::Heads(0, config.heads.epochs));
+    sleep_ms(0).await;
     let mut epochs_seen = 0;
     let heads: Heads<B::InnerBackend> =
         training::train_heads::<B>(&z, config.model.latent, &labels, &config.heads, config.seed, &device, |h| {
@@ -388,6 +391,7 @@ pub async fn train_in_page<B: AutodiffBackend>(
         })
         .await
         .map_err(|e| e.to_string())?;
+    sleep_ms(0).await;
     let (ae, he) =
         training::evaluate_all(&model, &heads, &test, &config, threshold).await.map_err(|e| e.to_string())?;
     let mut manifest = Manifest::new(config.model);
