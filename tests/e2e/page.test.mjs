@@ -48,7 +48,12 @@ const pageRequests = []; // every request any page made: { browser, url }
 // Records, from before the page's own scripts run, every change of the app root's data-state and
 // of the progress bar's aria-valuenow, with performance.now() (ms since navigation start).
 const RECORDER = () => {
-  window.__e2e = { states: [], progress: [] };
+  window.__e2e = { states: [], progress: [], longTasks: [] };
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__e2e.longTasks.push({ start: Math.round(e.startTime), ms: Math.round(e.duration) });
+    }).observe({ type: 'longtask', buffered: true });
+  } catch {}
   new MutationObserver((records) => {
     for (const r of records) {
       const v = r.target.getAttribute(r.attributeName);
@@ -243,6 +248,7 @@ describe('Chromium with WebGPU allowed (--enable-unsafe-webgpu)', () => {
   let b;
   let ready = false;
   let keptOutputs = null;
+  let readyMs = null;
   const needReady = (t) => {
     if (!ready) t.skip('the page never became ready');
     return ready;
@@ -261,13 +267,25 @@ describe('Chromium with WebGPU allowed (--enable-unsafe-webgpu)', () => {
     timings.ready_since_navigation_ms = r.sinceNavigationMs;
     console.log(`time to ready: ${r.sinceNavigationMs} ms since navigation start (${r.wallMs} ms wall, from goto); states ${JSON.stringify(r.states.map((s) => s.state))}`);
     assert.equal(await b.page.locator('[data-testid=app]').getAttribute('data-state'), 'ready');
-    if (READY_BUDGET_MS !== null) {
-      assert.ok(r.sinceNavigationMs !== null && r.sinceNavigationMs <= READY_BUDGET_MS, `ready ${r.sinceNavigationMs} ms after navigation start, over E2E_READY_BUDGET_MS=${READY_BUDGET_MS}`);
-    }
+    ready = true;
+    readyMs = r.sinceNavigationMs;
+    // Where the time went: when the wasm and the shipped assets had arrived.
+    const loads = await b.page.evaluate(() =>
+      performance.getEntriesByType('resource').map((e) => ({ name: new URL(e.name).pathname, end: Math.round(e.responseEnd), bytes: e.encodedBodySize })),
+    );
+    const wasm = loads.find((l) => l.name.endsWith('.wasm'));
+    timings.wasm_loaded_ms = wasm?.end ?? null;
+    console.log(`loaded before ready: ${JSON.stringify(loads)}`);
+    const long = await b.page.evaluate((t) => window.__e2e.longTasks.filter((l) => l.start <= t), r.sinceNavigationMs ?? 0);
+    console.log(`main-thread tasks over 50 ms before ready: ${JSON.stringify(long)}`);
     const banner = await bannerText(b.page);
     assert.ok(!banner.visible, `error banner shown at start-up: ${JSON.stringify(banner.text)}`);
     assert.notEqual(await text(b.page, 'backend-badge'), '', 'backend-badge is empty');
-    ready = true;
+  });
+
+  test('is ready within E2E_READY_BUDGET_MS (issue 3: 2 s on localhost)', { skip: READY_BUDGET_MS === null && 'set E2E_READY_BUDGET_MS to check' }, (t) => {
+    if (!needReady(t)) return;
+    assert.ok(readyMs !== null && readyMs <= READY_BUDGET_MS, `ready ${readyMs} ms after navigation start, over E2E_READY_BUDGET_MS=${READY_BUDGET_MS}`);
   });
 
   test('drawing a digit with pointer events gives predictions and a reconstruction', { timeout: 60_000 }, async (t) => {
