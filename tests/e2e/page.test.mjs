@@ -316,16 +316,18 @@ describe('Chromium with WebGPU allowed (--enable-unsafe-webgpu)', () => {
   test('trains a few batches (epochs 1, batch 32, 128 images): state and progress move, then ready again', { timeout: TRAIN_MS + 30_000 }, async (t) => {
     if (!needReady(t)) return;
     const page = b.page;
-    const set = async (label, v) => {
-      const input = page.locator('label').filter({ hasText: new RegExp(`^\\s*${label}\\s*$`, 'i') }).locator('input');
-      assert.equal(await input.count(), 1, `expected one input labelled "${label}", found ${await input.count()}`);
+    // The inputs' test ids where the page has them, else their labels (as scripts/measure-train.mjs).
+    const set = async (id, label, v) => {
+      let input = testid(page, id);
+      if ((await input.count()) === 0) input = page.locator('label').filter({ hasText: new RegExp(`^\\s*${label}\\s*$`, 'i') }).locator('input');
+      assert.equal(await input.count(), 1, `expected one input [data-testid=${id}] or labelled "${label}", found ${await input.count()}`);
       await input.fill(String(v));
       await input.dispatchEvent('change');
       assert.equal(await input.inputValue(), String(v), `input "${label}" did not take ${v}`);
     };
-    await set('epochs', 1);
-    await set('batch', 32);
-    await set('training images', 128);
+    await set('epochs-input', 'epochs', 1);
+    await set('batch-input', 'batch', 32);
+    await set('train-size-input', 'training images', 128);
     const mark = await page.evaluate(() => ({ states: window.__e2e.states.length, progress: window.__e2e.progress.length, t: performance.now() }));
     await testid(page, 'train-button').click();
     await page
