@@ -21,13 +21,17 @@ wasm cargo clippy --release --target wasm32-unknown-unknown --lib --tests -- -D 
 step "native tests (unit, CLI on a tiny subset)"
 native cargo test --release
 
-step "browser tests, CPU backends (headless Chromium)"
-export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+# Browser tests run through wasm-pack, as a user types them (it finds the wasm-bindgen and chromedriver
+# that setup installed, so nothing is downloaded); --release shares the build cache with clippy and trunk.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
-wasm cargo test --release --target wasm32-unknown-unknown --test web_cpu
+step "browser tests, CPU backends and page components (wasm-pack test --headless --chrome)"
+wasm wasm-pack test --headless --chrome --release -- --test web_cpu --test web_app
 
-step "browser tests, WebGPU (headless Chromium, SwiftShader adapter here; fails without an adapter)"
-timeout 900 env CARGO_TARGET_DIR="$CACHE/wasm" cargo test --release --target wasm32-unknown-unknown --test web_gpu
+step "browser tests, WebGPU (SwiftShader adapter here; fails without an adapter)"
+wasm timeout 900 wasm-pack test --headless --chrome --release -- --test web_gpu
+
+step "end-to-end: trunk build, served dist/, driven in headless Chromium"
+bash scripts/e2e.sh
 
 echo
 echo "all test stages passed"
