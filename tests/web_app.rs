@@ -310,3 +310,56 @@ async fn training_in_the_page_shows_each_epoch_and_autosaves_it() {
     );
     store::delete(store::AUTOSAVE).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+fn software_adapters_are_recognised() {
+    use latent_lab::web::engine::software_reason;
+    let why = software_reason("", "google", "swiftshader", false).expect("SwiftShader is a software renderer");
+    assert_eq!(why, "WebGPU adapter is SwiftShader, a software renderer: the CPU backend is faster here");
+    assert!(software_reason("SwiftShader Device (Subzero)", "", "", false).is_some());
+    assert!(software_reason("llvmpipe (LLVM 15.0.6, 256 bits)", "mesa", "", false).is_some());
+    assert!(software_reason("", "", "", true).is_some_and(|w| w.contains("fallback")));
+    assert_eq!(software_reason("NVIDIA GeForce RTX 4090", "nvidia", "lovelace", false), None);
+    assert_eq!(software_reason("", "apple", "metal-3", false), None);
+}
+
+fn select(root: &Element, id: &str, value: &str) {
+    let el: web_sys::HtmlSelectElement = by_testid(root, id).unchecked_into();
+    el.set_value(value);
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    el.dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).unwrap()).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn switching_backends_keeps_the_model_and_predictions() {
+    store::delete(store::AUTOSAVE).await.unwrap();
+    let root = mount_ready().await;
+    // At start-up the page picks WebGPU only for a real GPU adapter, and says why not otherwise.
+    let badge = text(&root, "backend-badge");
+    assert!(
+        badge.starts_with("WebGPU (burn-wgpu) · ") || (badge.starts_with("CPU (burn-flex) · ") && badge.len() > 20),
+        "badge: {badge}"
+    );
+    let before = app::current_weights().unwrap();
+    draw_seven(&root, 5).await;
+    wait_for("predictions", || probability(&root, "odd-even-prob").is_some()).await;
+    let p_cpu = probability(&root, "odd-even-prob").unwrap();
+    // Headless Chromium's SwiftShader adapter runs WebGPU here (slowly): the page must still work.
+    for (key, label) in
+        [("ndarray", "CPU (burn-ndarray)"), ("webgpu", "WebGPU (burn-wgpu)"), ("flex", "CPU (burn-flex)")]
+    {
+        select(&root, "backend-select", key);
+        wait_for(&format!("the badge to say {label}"), || text(&root, "backend-badge").starts_with(label)).await;
+        assert!(hidden(&root, "error-banner"), "error on {key}: {}", text(&root, "error-banner"));
+        assert!(app::current_weights() == Some(before.clone()), "switching to {key} changed the model");
+        // Draw again and wait for fresh predictions from this backend.
+        by_testid(&root, "clear-button").unchecked_into::<HtmlElement>().click();
+        wait_for("the cleared outputs", || probability(&root, "odd-even-prob").is_none()).await;
+        draw_seven(&root, 5).await;
+        wait_for(&format!("predictions on {key}"), || probability(&root, "odd-even-prob").is_some()).await;
+        let p = probability(&root, "odd-even-prob").unwrap();
+        assert!((p - p_cpu).abs() < 0.01, "P(odd) on {key} is {p}, on the CPU {p_cpu}");
+        assert!(hidden(&root, "error-banner"), "error on {key}: {}", text(&root, "error-banner"));
+    }
+}
