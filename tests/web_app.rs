@@ -363,3 +363,30 @@ async fn switching_backends_keeps_the_model_and_predictions() {
         assert!(hidden(&root, "error-banner"), "error on {key}: {}", text(&root, "error-banner"));
     }
 }
+
+#[wasm_bindgen_test]
+async fn weights_on_webgpu_are_saved_with_asynchronous_reads() {
+    use burn::prelude::*;
+    use latent_lab::{backend::Wgpu, model::Heads, web::engine};
+    engine::init_webgpu().await.expect("this browser must offer a WebGPU adapter");
+    let c = ModelConfig::new().with_kind(ModelKind::Vae).with_latent(4);
+    let dev = Default::default();
+    let (model, heads) = (c.init::<Flex>(&dev), Heads::<Flex>::new(4, &dev));
+    let bytes = weights::encode(&weights::Manifest::new(c), &model, Some(&heads));
+    let gpu = weights::decode::<Wgpu>(&bytes, &Default::default()).unwrap();
+    // The synchronous encoder cannot read WebGPU tensors in the browser; this must.
+    let back = engine::bundle_bytes(&gpu.manifest, &gpu.model, gpu.heads.as_ref()).await.unwrap();
+    let back = weights::decode::<Flex>(&back, &dev).unwrap();
+    assert_eq!(back.manifest, gpu.manifest);
+    let x = Tensor::<Flex, 4>::from_data(
+        TensorData::new((0..784).map(|i| (i % 7) as f32 / 7.0).collect(), [1, 1, 28, 28]),
+        &dev,
+    );
+    let a: Vec<f32> = model.reconstruct(x.clone()).into_data().iter::<f32>().collect();
+    let b: Vec<f32> = back.model.reconstruct(x).into_data().iter::<f32>().collect();
+    assert_eq!(a, b, "the model read back from WebGPU differs");
+    let z = Tensor::<Flex, 2>::from_data(TensorData::new(vec![0.5f32, -1.0, 2.0, 0.0], [1, 4]), &dev);
+    let h1: Vec<f32> = heads.digit.forward(z.clone()).into_data().iter::<f32>().collect();
+    let h2: Vec<f32> = back.heads.expect("heads read back").digit.forward(z).into_data().iter::<f32>().collect();
+    assert_eq!(h1, h2, "the heads read back from WebGPU differ");
+}
