@@ -52,6 +52,8 @@ struct Scatter {
 
 /// What the upload control calls with a chosen file's name and bytes (registered by the mounted app).
 type AcceptFile = Rc<dyn Fn(String, Vec<u8>)>;
+/// A model waiting to be autosaved: bundle bytes and a label.
+type PendingSave = Option<(Vec<u8>, String)>;
 /// Paints reconstructions of the gallery digits while training.
 type OnGallery = Rc<dyn Fn(&[f32])>;
 /// Shows and autosaves the model after an epoch (bytes, epoch, epochs).
@@ -64,6 +66,8 @@ thread_local! {
     /// these, so nothing has to be read back from the GPU).
     static BYTES: RefCell<Option<Rc<Vec<u8>>>> = const { RefCell::new(None) };
     static ACCEPT_FILE: RefCell<Option<AcceptFile>> = const { RefCell::new(None) };
+    /// Whether an autosave is running, and the newest model waiting to be saved (bytes, label).
+    static AUTOSAVE_QUEUE: RefCell<(bool, PendingSave)> = const { RefCell::new((false, None)) };
     static SCATTER: RefCell<Option<Scatter>> = const { RefCell::new(None) };
     static INK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     static PREDICT_PENDING: Cell<bool> = const { Cell::new(false) };
@@ -632,12 +636,24 @@ pub fn App() -> impl IntoView {
         }
     }
 
-    // Keep `bytes` in this browser's storage so a reload restores them.
+    // Keep `bytes` in this browser's storage so a reload restores them. Saves run one at a time;
+    // while one runs, only the newest waiting model is kept, so an older one never lands last.
     let autosave = move |bytes: Vec<u8>, label: String| {
+        let busy = AUTOSAVE_QUEUE.with(|q| {
+            let mut q = q.borrow_mut();
+            q.1 = Some((bytes, label));
+            std::mem::replace(&mut q.0, true)
+        });
+        if busy {
+            return;
+        }
         spawn_local(async move {
-            if let Err(e) = store::save(store::AUTOSAVE, &bytes, &label).await {
-                fail(e);
+            while let Some((bytes, label)) = AUTOSAVE_QUEUE.with(|q| q.borrow_mut().1.take()) {
+                if let Err(e) = store::save(store::AUTOSAVE, &bytes, &label).await {
+                    fail(e);
+                }
             }
+            AUTOSAVE_QUEUE.with(|q| q.borrow_mut().0 = false);
         });
     };
 
