@@ -169,7 +169,8 @@ mod tests {
 }
 
 /// The page's hook for the benchmark script: `window.latentLabBench(backend, model, latent, batch,
-/// steps)` resolves to a [`StepProfile`] as JSON, trained on the page's test digits.
+/// steps)` resolves to a [`StepProfile`] as JSON, trained on the page's test digits;
+/// `window.latentLabMemoryBytes()` is the size of the wasm memory.
 #[cfg(target_arch = "wasm32")]
 pub mod js {
     use wasm_bindgen::{prelude::*, JsCast};
@@ -217,9 +218,17 @@ pub mod js {
                 })
             },
         );
+        // The wasm linear memory's current size in bytes (it only grows).
+        let mem = Closure::<dyn Fn() -> f64>::new(|| {
+            let buffer = js_sys::Reflect::get(&wasm_bindgen::memory(), &"buffer".into()).unwrap_or(JsValue::UNDEFINED);
+            js_sys::Reflect::get(&buffer, &"byteLength".into()).ok().and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
+        });
         if let Some(w) = web_sys::window() {
             let _ = js_sys::Reflect::set(&w, &"latentLabBench".into(), f.as_ref().unchecked_ref());
+            let _ = js_sys::Reflect::set(&w, &"latentLabMemoryBytes".into(), mem.as_ref().unchecked_ref());
         }
-        f.forget(); // lives as long as the page
+        // Both live as long as the page.
+        f.forget();
+        mem.forget();
     }
 }

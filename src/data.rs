@@ -142,8 +142,14 @@ impl Mnist {
 
     /// The first `n` examples (all if `n` is larger).
     pub fn take(&self, n: usize) -> Self {
-        let n = n.min(self.len());
-        Self { pixels: self.pixels[..n * PIXELS].to_vec(), labels: self.labels[..n].to_vec() }
+        self.range(0..n)
+    }
+
+    /// The examples in `r`, clipped to the set.
+    pub fn range(&self, r: std::ops::Range<usize>) -> Self {
+        let end = r.end.min(self.len());
+        let start = r.start.min(end);
+        Self { pixels: self.pixels[start * PIXELS..end * PIXELS].to_vec(), labels: self.labels[start..end].to_vec() }
     }
 
     /// Pixels of the images at `indices`, scaled to [0, 1], as a `[n, 1, 28, 28]` tensor.
@@ -260,6 +266,17 @@ mod tests {
         assert!(px.iter().all(|&p| (0.0..=1.0).contains(&p)));
         assert_eq!(px[PIXELS], 0.0);
         assert_eq!(px[PIXELS + 250], 250.0 / 255.0);
+    }
+
+    #[test]
+    fn range_and_take_pick_the_right_examples_and_clip() {
+        let set = Mnist::from_gz(&gz(&idx_images(3, 28, 28, 3 * PIXELS)), &gz(&idx_labels(&[7, 0, 9]))).unwrap();
+        let mid = set.range(1..3);
+        assert_eq!(mid.labels, vec![0, 9]);
+        assert_eq!(mid.image(0), set.image(1));
+        assert_eq!(set.range(2..100).labels, vec![9]);
+        assert!(set.range(5..9).is_empty());
+        assert_eq!(set.take(2).labels, vec![7, 0]);
     }
 
     #[test]

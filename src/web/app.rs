@@ -98,6 +98,62 @@ pub fn accept_weights_file(name: &str, bytes: Vec<u8>) -> bool {
     }
 }
 
+/// Whether the page computes on WebGPU now (read by the panic hook, which must not touch signals).
+static ON_WEBGPU: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// `sessionStorage` key set when WebGPU brought the page down, so a reload starts on the CPU.
+const WEBGPU_FAILED_KEY: &str = "latent-lab-webgpu-failed";
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// Why WebGPU brought this page down before, if it did (the flag is cleared once read).
+fn take_webgpu_failure() -> Option<String> {
+    let s = session_storage()?;
+    let why = s.get_item(WEBGPU_FAILED_KEY).ok().flatten()?;
+    let _ = s.remove_item(WEBGPU_FAILED_KEY);
+    Some(why)
+}
+
+/// burn's WebGPU backend panics on some device failures (a lost device, a failed buffer map), and
+/// a panic ends the WebAssembly program. This hook, installed by [`start`], still says so in the
+/// page: the error banner gets a sentence, the root gets `data-state="error"`, and if WebGPU was in
+/// use a flag makes the reload start on the CPU.
+fn crash_hook(info: &std::panic::PanicHookInfo) {
+    console_error_panic_hook::hook(info);
+    let what = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "an internal error".into());
+    let kept = "a model you trained here comes back from this browser's storage";
+    let sentence = if ON_WEBGPU.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Some(s) = session_storage() {
+            let _ = s.set_item(WEBGPU_FAILED_KEY, &what);
+        }
+        format!("WebGPU failed ({what}) and the page stopped. Reload it: it will start on the CPU backend, and {kept}.")
+    } else {
+        format!("Latent Lab stopped on an internal error ({what}). Reload the page; {kept}.")
+    };
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    if let Ok(list) = doc.query_selector_all("[data-testid=error-banner]") {
+        for i in 0..list.length() {
+            if let Some(el) = list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+                el.set_text_content(Some(&sentence));
+                let _ = el.remove_attribute("hidden");
+            }
+        }
+    }
+    if let Ok(list) = doc.query_selector_all("[data-testid=app]") {
+        for i in 0..list.length() {
+            if let Some(el) = list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+                let _ = el.set_attribute("data-state", "error");
+            }
+        }
+    }
+}
+
 /// The backend the page should use, from `?backend=cpu|flex|ndarray|webgpu` in its URL.
 fn url_backend() -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
@@ -258,6 +314,11 @@ pub fn App() -> impl IntoView {
     let (error, set_error) = signal(None::<String>);
     let (notice, set_notice) = signal(None::<String>);
     let (backend, set_backend) = signal(WebBackend::Flex);
+    Effect::new(move |_| {
+        let b = backend.get();
+        ON_WEBGPU.store(b == WebBackend::WebGpu, std::sync::atomic::Ordering::Relaxed);
+        metrics::expose("backend", &wasm_bindgen::JsValue::from_str(b.key()));
+    });
     let (badge, set_badge) = signal(String::new());
     let (kind, set_kind) = signal(ModelKind::Ae);
     let (latent, set_latent) = signal(16usize);
@@ -762,6 +823,8 @@ pub fn App() -> impl IntoView {
                 return;
             }
         };
+        // The benchmark's hook (scripts/bench.mjs) trains on a slice of the test digits.
+        crate::bench::js::install(test.take(1024));
         ASSETS.with(|a| *a.borrow_mut() = Some(Assets { test, train: None, train_sha: String::new() }));
         set_badge.set(format!("{} · checking for WebGPU…", WebBackend::Flex.label()));
         step("Looking for a model saved in this browser…");
@@ -796,8 +859,13 @@ pub fn App() -> impl IntoView {
         }
         set_status.set(format!("Ready in {:.2} s — draw a digit.", start.elapsed().as_secs_f64()));
         set_state.set("ready".into());
-        // Choose the backend: `?backend=` in the URL, else WebGPU if its adapter is a real GPU.
+        // Choose the backend: `?backend=` in the URL, else WebGPU if its adapter is a real GPU
+        // (and did not bring this page down before).
         let cpu = WebBackend::Flex.label();
+        if let Some(why) = take_webgpu_failure() {
+            set_badge.set(format!("{cpu} · WebGPU failed here before ({why}), so this page stays on the CPU"));
+            return;
+        }
         match url_backend().as_deref() {
             Some("cpu" | "flex") => {
                 set_badge.set(format!("{cpu} · chosen in the page's URL"));
@@ -1140,7 +1208,7 @@ fn draw_chart_effect(chart: NodeRef<leptos::html::Canvas>, losses: Vec<f32>, epo
 
 /// Mount the app into `<body>`.
 pub fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(crash_hook));
     // The static "loading" line in index.html has done its job once the app is mounted.
     if let Some(boot) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("boot")) {
         boot.remove();

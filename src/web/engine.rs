@@ -154,9 +154,18 @@ impl Engine {
         on_engine!(self, b => decode_latents(b, z).await)
     }
 
-    /// Latent means of a set, `len * latent`.
+    /// Latent means of a set, `len * latent`. Encodes 100 images at a time and yields to the
+    /// browser in between, so drawing and the first prediction need not wait for the whole set.
     pub async fn encode_set(&self, set: &Mnist) -> Result<Vec<f32>, String> {
-        on_engine!(self, b => training::encode_all(&b.model, set, 250).await.map_err(|e| e.to_string()))
+        let mut out = Vec::with_capacity(set.len() * self.manifest().model.latent);
+        for start in (0..set.len()).step_by(100) {
+            let part = set.range(start..start + 100);
+            out.extend(
+                on_engine!(self, b => training::encode_all(&b.model, &part, 100).await.map_err(|e| e.to_string()))?,
+            );
+            sleep_ms(0).await;
+        }
+        Ok(out)
     }
 }
 
