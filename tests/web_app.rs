@@ -390,3 +390,16 @@ async fn weights_on_webgpu_are_saved_with_asynchronous_reads() {
     let h2: Vec<f32> = back.heads.expect("heads read back").digit.forward(z).into_data().iter::<f32>().collect();
     assert_eq!(h1, h2, "the heads read back from WebGPU differ");
 }
+
+#[wasm_bindgen_test]
+async fn after_webgpu_brought_the_page_down_it_starts_on_the_cpu() {
+    store::delete(store::AUTOSAVE).await.unwrap();
+    let session = web_sys::window().unwrap().session_storage().unwrap().unwrap();
+    session.set_item("latent-lab-webgpu-failed", "Failed to map buffer").unwrap();
+    let root = mount_ready().await;
+    let badge = text(&root, "backend-badge");
+    assert!(badge.starts_with("CPU (burn-flex) · WebGPU failed here before (Failed to map buffer)"), "badge: {badge}");
+    assert_eq!(session.get_item("latent-lab-webgpu-failed").unwrap(), None, "the flag must be read once");
+    let backend = js_sys::Reflect::get(&metrics::root().unwrap(), &"backend".into()).unwrap();
+    assert_eq!(backend.as_string().as_deref(), Some("flex"));
+}
