@@ -58,6 +58,26 @@ pub trait BackendTask {
     fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device) -> Self::Output;
 }
 
+/// Natively, set up wgpu on the default adapter, or say in words why not (cubecl panics when the
+/// machine has no GPU adapter; that panic is caught here, quietly).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn init_wgpu_native() -> Result<(), String> {
+    use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup, WgpuDevice};
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(|| init_setup::<AutoGraphicsApi>(&WgpuDevice::default(), Default::default()));
+    std::panic::set_hook(previous);
+    result.map(|_| ()).map_err(|e| {
+        let why = e
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| e.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown reason");
+        let why = why.split(':').next().unwrap_or(why);
+        format!("the wgpu backend found no usable GPU adapter on this machine ({why}); use --backend flex")
+    })
+}
+
 /// Run `task` on the backend `kind` (default device of each).
 pub fn dispatch<T: BackendTask>(kind: BackendKind, task: T) -> T::Output {
     match kind {

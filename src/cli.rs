@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::{
-    backend::{dispatch, BackendKind, BackendTask, NdArray},
+    backend::{self, BackendKind, BackendTask, NdArray},
     data::{Mnist, MnistSplits},
     labels::{CurvaturePreset, HeadLabels},
     model::{forward_macs, train_flops_per_image, Heads, LatentModel, ModelConfig, ModelKind},
@@ -217,6 +217,14 @@ fn parse_curvature(s: &str) -> Result<CurvaturePreset, String> {
                 format!("--curvature must be median, article or an ink sum between 0 and 784, not '{other}'")
             }),
     }
+}
+
+/// Run `task` on `kind`, first checking that wgpu has an adapter (a sentence, not a panic, when not).
+fn dispatch<T: BackendTask<Output = Result<(), String>>>(kind: BackendKind, task: T) -> Result<(), String> {
+    if kind == BackendKind::Wgpu {
+        backend::init_wgpu_native()?;
+    }
+    backend::dispatch(kind, task)
 }
 
 fn load_data(dir: &Path) -> Result<MnistSplits, String> {

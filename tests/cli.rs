@@ -118,3 +118,17 @@ fn bad_input_gets_a_sentence_not_a_panic() {
     let out = cli().args(["train", "--data", "/nonexistent", "--out", "/tmp/never.llab"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/train-images-idx3-ubyte.gz"));
 }
+
+#[test]
+fn wgpu_without_an_adapter_is_a_sentence_not_a_panic() {
+    // Where a GPU adapter exists this evaluates on it; where none does (CI here) it must say so.
+    let out = cli()
+        .args(["eval", "--backend", "wgpu", "--eval-size", "20", "--weights", "assets/models/ae-2.llab"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    if !out.status.success() {
+        assert!(err.contains("no usable GPU adapter") && err.contains("--backend flex"), "{err}");
+    }
+}
