@@ -107,6 +107,20 @@ async fn draw_seven(root: &Element, pause_ms: i32) {
     pointer(&canvas, "pointerup", last.0, last.1, 0);
 }
 
+/// Wait until no new prediction has been shown for a second: predictions lag the stroke (more so
+/// on WebGPU), so the first one shown may be of a half-drawn digit.
+async fn settle() {
+    let count = || lab_number(&["drawToOutputs", "count"]).unwrap_or(0.0);
+    let start = js_sys::Date::now();
+    loop {
+        let before = count();
+        sleep_ms(1000).await;
+        if count() == before || js_sys::Date::now() - start > PATIENCE_MS {
+            break;
+        }
+    }
+}
+
 fn probability(root: &Element, id: &str) -> Option<f64> {
     text(root, id).parse::<f64>().ok()
 }
@@ -344,6 +358,7 @@ async fn switching_backends_keeps_the_model_and_predictions() {
     let before = app::current_weights().unwrap();
     draw_seven(&root, 5).await;
     wait_for("predictions", || probability(&root, "odd-even-prob").is_some()).await;
+    settle().await;
     let p_cpu = probability(&root, "odd-even-prob").unwrap();
     // Headless Chromium's SwiftShader adapter runs WebGPU here (slowly): the page must still work.
     for (key, label) in
@@ -358,6 +373,7 @@ async fn switching_backends_keeps_the_model_and_predictions() {
         wait_for("the cleared outputs", || probability(&root, "odd-even-prob").is_none()).await;
         draw_seven(&root, 5).await;
         wait_for(&format!("predictions on {key}"), || probability(&root, "odd-even-prob").is_some()).await;
+        settle().await;
         let p = probability(&root, "odd-even-prob").unwrap();
         assert!((p - p_cpu).abs() < 0.01, "P(odd) on {key} is {p}, on the CPU {p_cpu}");
         assert!(hidden(&root, "error-banner"), "error on {key}: {}", text(&root, "error-banner"));

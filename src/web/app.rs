@@ -176,7 +176,16 @@ async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
 }
 
 fn ctx(canvas: &HtmlCanvasElement) -> CanvasRenderingContext2d {
-    canvas.get_context("2d").ok().flatten().expect("a 2d canvas context").dyn_into().expect("2d context")
+    // The drawing is read back on every stroke: ask for a canvas that is cheap to read.
+    let opts = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&opts, &"willReadFrequently".into(), &JsValue::TRUE);
+    canvas
+        .get_context_with_context_options("2d", &opts)
+        .ok()
+        .flatten()
+        .expect("a 2d canvas context")
+        .dyn_into()
+        .expect("2d context")
 }
 
 /// Paint a 28x28 grey image (values in [0, 1], white ink on black) into a canvas of any size.
