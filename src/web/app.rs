@@ -287,27 +287,22 @@ fn draw_chart(canvas: &HtmlCanvasElement, batch: &[f32], epochs: &[(f32, f32)]) 
     let min = batch.iter().cloned().fold(f32::MAX, f32::min).min(max * 0.999);
     let y = |v: f32| h - 8.0 - ((v - min) / (max - min)) as f64 * (h - 16.0);
     let x = |i: usize| 4.0 + i as f64 / (batch.len().max(2) - 1) as f64 * (w - 8.0);
-    c.set_stroke_style_str("#c8d3e0");
-    c.begin_path();
-    for (i, &l) in batch.iter().enumerate() {
-        if i == 0 {
-            c.move_to(x(i), y(l))
-        } else {
-            c.line_to(x(i), y(l))
+    let polyline = |values: &[f32]| {
+        c.begin_path();
+        for (i, &l) in values.iter().enumerate() {
+            if i == 0 {
+                c.move_to(x(i), y(l))
+            } else {
+                c.line_to(x(i), y(l))
+            }
         }
-    }
-    c.stroke();
+        c.stroke();
+    };
+    c.set_stroke_style_str("#c8d3e0");
+    polyline(batch);
     c.set_stroke_style_str("#0072B2");
     c.set_line_width(2.0);
-    c.begin_path();
-    for (i, &l) in smooth.iter().enumerate() {
-        if i == 0 {
-            c.move_to(x(i), y(l))
-        } else {
-            c.line_to(x(i), y(l))
-        }
-    }
-    c.stroke();
+    polyline(&smooth);
     c.set_line_width(1.0);
     c.set_fill_style_str("#333");
     c.set_font("12px sans-serif");
