@@ -316,7 +316,7 @@ describe('Chromium with WebGPU allowed (--enable-unsafe-webgpu)', () => {
   test('trains a few batches (epochs 1, batch 32, 128 images): state and progress move, then ready again', { timeout: TRAIN_MS + 30_000 }, async (t) => {
     if (!needReady(t)) return;
     const page = b.page;
-    // The inputs' test ids where the page has them, else their labels (as scripts/measure-train.mjs).
+    // The inputs' test ids where the page has them, else their labels.
     const set = async (id, label, v) => {
       let input = testid(page, id);
       if ((await input.count()) === 0) input = page.locator('label').filter({ hasText: new RegExp(`^\\s*${label}\\s*$`, 'i') }).locator('input');
