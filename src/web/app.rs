@@ -508,6 +508,18 @@ pub fn App() -> impl IntoView {
         let _ = web_sys::window().expect("window").request_animation_frame(cb.unchecked_ref());
     };
 
+    // After the live model changed: re-encode the scatter, then repaint it, the gallery and the predictions.
+    let refresh_views = move || {
+        spawn_local(async move {
+            if let Err(m) = refresh_scatter().await {
+                gpu_failed(format!("encoding the test digits failed: {m}"));
+            }
+            redraw_scatter();
+            refresh_gallery();
+            predict();
+        });
+    };
+
     // Use `bytes` as the current model on the current backend, or say why not and keep the old one.
     let install = move |bytes: Vec<u8>, expect: Option<ModelConfig>| -> Result<(), WeightsError> {
         let e = Engine::decode(&bytes, backend.get_untracked())?;
@@ -525,14 +537,7 @@ pub fn App() -> impl IntoView {
         set_kind.set(model.kind);
         set_latent.set(model.latent);
         describe_engine();
-        spawn_local(async move {
-            if let Err(m) = refresh_scatter().await {
-                gpu_failed(format!("encoding the test digits failed: {m}"));
-            }
-            redraw_scatter();
-            refresh_gallery();
-            predict();
-        });
+        refresh_views();
         Ok(())
     };
 
@@ -897,14 +902,7 @@ pub fn App() -> impl IntoView {
                     set_backend.set(WebBackend::WebGpu);
                     ENGINE.with(|g| *g.borrow_mut() = Some(gpu));
                     set_badge.set(format!("{} · {name}", WebBackend::WebGpu.label()));
-                    spawn_local(async move {
-                        if let Err(m) = refresh_scatter().await {
-                            gpu_failed(format!("encoding the test digits failed: {m}"));
-                        }
-                        redraw_scatter();
-                        refresh_gallery();
-                        predict();
-                    });
+                    refresh_views();
                 } else {
                     set_badge.set(format!("{} · WebGPU available ({name})", backend.get_untracked().label()));
                 }
