@@ -2,7 +2,12 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    latent_lab::web::app::start();
+    // The same module runs in the page and in its training worker (src/web/worker.rs).
+    if latent_lab::web::worker::in_worker() {
+        latent_lab::web::worker::run_worker();
+    } else {
+        latent_lab::web::app::start();
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -12,14 +12,14 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 use super::{
     engine::{self, Engine, Outputs, Progress, TrainControl, WebBackend},
-    metrics, store,
+    metrics, store, worker,
 };
 use crate::{
     data::{Mnist, PIXELS, SIDE},
     model::{ModelConfig, ModelKind},
     pca::Pca2,
     preprocess,
-    training::{argmax, HeadsConfig, TrainConfig},
+    training::{argmax, HeadsConfig, HeadsEval, TrainConfig},
     weights::{self, WeightsError},
 };
 
@@ -152,6 +152,13 @@ fn crash_hook(info: &std::panic::PanicHookInfo) {
             }
         }
     }
+}
+
+/// `?worker=off` in the URL: train on the main thread even where a worker would start (to compare).
+fn force_main_thread() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.trim_start_matches('?').split('&').any(|kv| kv == "worker=off"))
 }
 
 /// The backend the page should use, from `?backend=cpu|flex|ndarray|webgpu` in its URL.
@@ -331,6 +338,8 @@ pub fn App() -> impl IntoView {
     let (losses, set_losses) = signal(Vec::<f32>::new());
     let (epoch_losses, set_epoch_losses) = signal(Vec::<(f32, f32)>::new());
     let (progress, set_progress) = signal((0.0f64, String::from("idle")));
+    // Where the current run trains (a background worker or the main thread) and why.
+    let (train_where, set_train_where) = signal(String::new());
     let (paused, set_paused) = signal(false);
     let (manifest_text, set_manifest_text) = signal(String::new());
     let (heads_text, set_heads_text) = signal(Vec::<(String, String)>::new());
@@ -749,6 +758,59 @@ pub fn App() -> impl IntoView {
         set_losses.set(Vec::new());
         set_epoch_losses.set(Vec::new());
         spawn_local(async move {
+            let on = backend.get_untracked();
+            let (test, shown) = ASSETS.with(|a| {
+                let a = a.borrow();
+                let a = a.as_ref().expect("assets loaded");
+                (a.test.clone(), a.test.batch_f32(&GALLERY))
+            });
+            let gallery = shown.clone();
+            let epochs = config.epochs;
+            let ctl = Ctl {
+                set_progress,
+                set_losses,
+                set_epoch_losses,
+                epochs,
+                batch: config.batch_size,
+                on_gallery: Rc::new(move |recons: &[f32]| paint_gallery(&shown, recons)),
+                on_snapshot: Rc::new(move |bytes: Vec<u8>, epoch: usize, epochs: usize| {
+                    autosave(bytes.clone(), format!("epoch {epoch} of {epochs}, heads not trained yet"));
+                    if let Err(e) = install(bytes, None) {
+                        fail(format!("the model after epoch {epoch} could not be shown: {e}"));
+                    }
+                }),
+            };
+            let finish = move |result: Result<(Vec<u8>, HeadsEval), String>| {
+                match result {
+                    Ok((bytes, _)) => {
+                        autosave(bytes.clone(), format!("{epochs} epoch(s), with heads"));
+                        if let Err(e) = install(bytes, None) {
+                            fail(e.to_string());
+                        }
+                        set_progress.set((100.0, "done: the trained model (with heads) is live and autosaved".into()));
+                    }
+                    Err(e) if on == WebBackend::WebGpu => gpu_failed(format!("training on WebGPU stopped: {e}")),
+                    Err(e) => fail(format!("training stopped: {e}")),
+                }
+                set_state.set("ready".into());
+            };
+            // The CPU backends train in a Web Worker so drawing and the controls never wait for a
+            // step; WebGPU (asynchronous already) and pages that cannot start a worker train here.
+            if on != WebBackend::WebGpu && !force_main_thread() {
+                set_progress.set((0.0, "starting the training worker…".into()));
+                set_train_where.set("Training runs in a background worker: drawing stays responsive.".into());
+                match worker::train_in_worker(on, config.clone(), &gallery, &ctl).await {
+                    worker::WorkerRun::Finished(result) => return finish(result),
+                    worker::WorkerRun::Unavailable(why) => set_train_where.set(format!(
+                        "Training on the page's main thread (no background worker: {why}); drawing waits for each step."
+                    )),
+                }
+            } else if on == WebBackend::WebGpu {
+                set_train_where.set("Training on WebGPU from the page (the GPU works while the page waits).".into());
+            } else {
+                set_train_where
+                    .set("Training on the page's main thread (?worker=off); drawing waits for each step.".into());
+            }
             if ASSETS.with(|a| a.borrow().as_ref().is_some_and(|a| a.train.is_none())) {
                 set_progress.set((0.0, "loading the 60,000 training digits…".into()));
                 let i = fetch_bytes("assets/mnist/train-images-idx3-ubyte.gz").await;
@@ -773,41 +835,12 @@ pub fn App() -> impl IntoView {
                     }
                 }
             }
-            let (train, test, sha) = ASSETS.with(|a| {
+            let (train, sha) = ASSETS.with(|a| {
                 let a = a.borrow();
                 let a = a.as_ref().expect("assets loaded");
-                (a.train.clone().expect("train set loaded"), a.test.clone(), a.train_sha.clone())
+                (a.train.clone().expect("train set loaded"), a.train_sha.clone())
             });
-            let gallery = test.batch_f32(&GALLERY);
-            let shown = gallery.clone();
-            let epochs = config.epochs;
-            let ctl = Ctl {
-                set_progress,
-                set_losses,
-                set_epoch_losses,
-                epochs,
-                batch: config.batch_size,
-                on_gallery: Rc::new(move |recons: &[f32]| paint_gallery(&shown, recons)),
-                on_snapshot: Rc::new(move |bytes: Vec<u8>, epoch: usize, epochs: usize| {
-                    autosave(bytes.clone(), format!("epoch {epoch} of {epochs}, heads not trained yet"));
-                    if let Err(e) = install(bytes, None) {
-                        fail(format!("the model after epoch {epoch} could not be shown: {e}"));
-                    }
-                }),
-            };
-            let on = backend.get_untracked();
-            match engine::train_on(on, config, &train, &test, &sha, &gallery, &ctl).await {
-                Ok((bytes, _)) => {
-                    autosave(bytes.clone(), format!("{epochs} epoch(s), with heads"));
-                    if let Err(e) = install(bytes, None) {
-                        fail(e.to_string());
-                    }
-                    set_progress.set((100.0, "done: the trained model (with heads) is live and autosaved".into()));
-                }
-                Err(e) if on == WebBackend::WebGpu => gpu_failed(format!("training on WebGPU stopped: {e}")),
-                Err(e) => fail(format!("training stopped: {e}")),
-            }
-            set_state.set("ready".into());
+            finish(engine::train_on(on, config, &train, &test, &sha, &gallery, &ctl).await);
         });
     };
 
@@ -1176,6 +1209,7 @@ pub fn App() -> impl IntoView {
                     <div class="bar" style=move || format!("width:{:.1}%", progress.get().0)></div>
                 </div>
                 <p class="progress-text">{move || progress.get().1}</p>
+                <p class="train-where" data-testid="train-where">{move || train_where.get()}</p>
                 <canvas class="chart" data-testid="loss-chart" width="640" height="160" node_ref=chart_ref></canvas>
                 <h3>"Test digits and their reconstructions"</h3>
                 <div class="gallery" data-testid="gallery">

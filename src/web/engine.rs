@@ -448,12 +448,19 @@ pub async fn with_timeout<T>(ms: i32, fut: impl std::future::Future<Output = T>)
 }
 
 /// Resolve after `ms` milliseconds (lets the browser paint and handle input).
+/// Works on the page and in the training worker (it uses the global `setTimeout`).
 pub async fn sleep_ms(ms: i32) {
     let p = js_sys::Promise::new(&mut |resolve, _| {
-        let w = web_sys::window().expect("a window");
-        w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).expect("setTimeout works");
+        set_timeout(&resolve, ms);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (of a window or a worker).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, ms: i32) -> wasm_bindgen::JsValue;
 }
 
 thread_local! {

@@ -4,3 +4,4 @@ pub mod app;
 pub mod engine;
 pub mod metrics;
 pub mod store;
+pub mod worker;

@@ -356,6 +356,10 @@ describe('Chromium with WebGPU allowed (--enable-unsafe-webgpu)', () => {
     assert.ok(rising.length >= 2 && rising.at(-1) > rising[0], `progress should increase during training, saw ${JSON.stringify(during)}`);
     const banner = await bannerText(page);
     assert.ok(!banner.visible, `error banner after training: ${JSON.stringify(banner.text)}`);
+    // Built by trunk, the page can start its training worker: the CPU run must have used it.
+    const where = (await testid(page, 'train-where').textContent()) ?? '';
+    console.log(`training ran: ${JSON.stringify(where)}`);
+    assert.match(where, /background worker/i, `the CPU run should train in the background worker, the page says: ${JSON.stringify(where)}`);
   });
 
   test('a corrupt weights file shows the error banner and keeps the model', { timeout: 90_000 }, async (t) => {
