@@ -355,6 +355,98 @@ impl<B: AutodiffBackend> Trainer<B> {
         }))
     }
 
+    /// One optimisation step as replica `rank` of `world` (data-parallel training): every
+    /// replica holds the same weights and batch order (same seed), computes the gradient of its
+    /// own contiguous share of the batch, and `exchange` sums the shares' gradients (each weighted
+    /// by its share of the batch) so every replica takes the same Adam step — the step
+    /// [`Trainer::step`] takes on the whole batch, up to float rounding. `None` once all epochs
+    /// are done, or when `exchange` says stop (then on every replica at the same step).
+    pub async fn step_shard(
+        &mut self,
+        train: &Mnist,
+        rank: usize,
+        world: usize,
+        exchange: &mut impl Exchange,
+    ) -> Result<Option<BatchMetrics>, TrainError> {
+        check(world >= 1 && rank < world, || format!("replica {rank} of {world} does not exist"))?;
+        if self.cursor >= self.order.len() {
+            if self.epoch >= self.config.epochs {
+                return Ok(None);
+            }
+            self.rng.shuffle(&mut self.order);
+            self.cursor = 0;
+            self.epoch += 1;
+            self.epoch_seconds = 0.0;
+            self.epoch_loss_sum = 0.0;
+            self.epoch_batches = 0;
+        }
+        let t0 = Instant::now();
+        let end = (self.cursor + self.config.batch_size).min(self.order.len());
+        let idx = &self.order[self.cursor..end];
+        let n = idx.len();
+        let latent = self.config.model.latent;
+        // Every replica draws the whole batch's noise, so the generators stay in step.
+        let noise = (self.config.model.kind == ModelKind::Vae).then(|| self.rng.normals(n * latent));
+        let (a, b) = (n * rank / world, n * (rank + 1) / world);
+        let mut shapes = ParamShapes(Vec::new());
+        self.model.visit(&mut shapes);
+        let total: usize = shapes.0.iter().map(|s| s.iter().product::<usize>()).sum();
+        // Layout: the flattened gradients in visiting order, then loss, reconstruction, KL.
+        let local = if a == b {
+            vec![0.0; total + 3]
+        } else {
+            let x = train.batch::<B>(&idx[a..b], &self.device);
+            let eps = noise.map(|v| {
+                Tensor::<B, 2>::from_data(
+                    TensorData::new(v[a * latent..b * latent].to_vec(), [b - a, latent]),
+                    &self.device,
+                )
+            });
+            let parts = loss(&self.model, x, eps, &self.config);
+            let values = Tensor::cat(vec![parts.total.clone().inner(), parts.recon.inner(), parts.kl.inner()], 0);
+            let grads = GradientsParams::from_grads(parts.total.backward(), &self.model);
+            let mut flat = FlattenGrads::<B> { grads: &grads, out: Vec::new() };
+            self.model.visit(&mut flat);
+            flat.out.push(values);
+            let share = (b - a) as f32 / n as f32;
+            read_f32(Tensor::cat(flat.out, 0).mul_scalar(share)).await?
+        };
+        let Some(sum) = exchange.all_reduce(local).await.map_err(TrainError::Device)? else {
+            return Ok(None);
+        };
+        check(sum.len() == total + 3, || {
+            format!("the summed gradients have {} numbers, not {}", sum.len(), total + 3)
+        })?;
+        let v = &sum[total..];
+        let batch = self.cursor / self.config.batch_size + 1;
+        if !v.iter().all(|x| x.is_finite()) {
+            let err = TrainError::NonFinite { epoch: self.epoch, batch, value: v[0], lr: self.config.learning_rate };
+            self.model = self.last_good.clone();
+            self.cursor = self.order.len();
+            self.epoch = self.config.epochs;
+            return Err(err);
+        }
+        let mut grads = GradientsParams::new();
+        let mut fill = RegisterGrads::<B> { grads: &mut grads, values: &sum[..total], device: self.device.clone() };
+        self.model.visit(&mut fill);
+        self.last_good = self.model.clone();
+        self.model = self.optim.step(self.config.learning_rate, self.model.clone(), grads);
+        self.cursor = end;
+        self.epoch_seconds += t0.elapsed().as_secs_f64();
+        self.epoch_loss_sum += f64::from(v[0]);
+        self.epoch_batches += 1;
+        Ok(Some(BatchMetrics {
+            epoch: self.epoch,
+            batch,
+            batches_per_epoch: self.batches_per_epoch(),
+            loss: v[0],
+            recon: v[1],
+            kl: v[2],
+            images_per_sec: end as f64 / self.epoch_seconds.max(1e-9),
+            epoch_done: end >= self.order.len(),
+        }))
+    }
+
     /// Evaluate on the test set and summarise the epoch that just ended.
     pub async fn end_epoch(&mut self, test: &Mnist) -> Result<EpochMetrics, TrainError> {
         let n = if self.config.eval_size == 0 { test.len() } else { self.config.eval_size.min(test.len()) };
@@ -367,6 +459,64 @@ impl<B: AutodiffBackend> Trainer<B> {
             seconds,
             images_per_sec: self.cursor as f64 / seconds.max(1e-9),
         })
+    }
+}
+
+/// How data-parallel replicas ([`Trainer::step_shard`]) combine their gradients.
+pub trait Exchange {
+    /// The element-wise sum of `local` over all replicas (all pass vectors of one length), or
+    /// `None` to stop the run. Every replica must get the same answer for the same step.
+    fn all_reduce(&mut self, local: Vec<f32>) -> impl std::future::Future<Output = Result<Option<Vec<f32>>, String>>;
+}
+
+/// One replica alone: the sum is its own gradient (and it never stops early).
+pub struct Alone;
+
+impl Exchange for Alone {
+    async fn all_reduce(&mut self, local: Vec<f32>) -> Result<Option<Vec<f32>>, String> {
+        Ok(Some(local))
+    }
+}
+
+/// Shapes of a module's float parameters, in visiting order.
+struct ParamShapes(Vec<Vec<usize>>);
+
+impl<B: Backend> burn::module::ModuleVisitor<B> for ParamShapes {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+        self.0.push(param.shape().dims::<D>().to_vec());
+    }
+}
+
+/// Each parameter's gradient, flattened, in visiting order (zeros for one without a gradient).
+struct FlattenGrads<'a, B: AutodiffBackend> {
+    grads: &'a GradientsParams,
+    out: Vec<Tensor<B::InnerBackend, 1>>,
+}
+
+impl<B: AutodiffBackend> burn::module::ModuleVisitor<B> for FlattenGrads<'_, B> {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+        let shape = param.shape();
+        let n = shape.num_elements();
+        let g = self.grads.get::<B::InnerBackend, D>(param.id).unwrap_or_else(|| param.val().inner().zeros_like());
+        self.out.push(g.reshape([n]));
+    }
+}
+
+/// Registers gradients read from a flat vector (the layout of [`FlattenGrads`]).
+struct RegisterGrads<'a, B: AutodiffBackend> {
+    grads: &'a mut GradientsParams,
+    values: &'a [f32],
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> burn::module::ModuleVisitor<B> for RegisterGrads<'_, B> {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+        let shape = param.shape();
+        let n = shape.num_elements();
+        let (mine, rest) = self.values.split_at(n.min(self.values.len()));
+        self.values = rest;
+        let t = Tensor::<B::InnerBackend, D>::from_data(TensorData::new(mine.to_vec(), shape), &self.device);
+        self.grads.register::<B::InnerBackend, D>(param.id, t);
     }
 }
 
@@ -870,6 +1020,112 @@ mod tests {
             40,
             &Default::default(),
         )));
+    }
+
+    /// In-process exchange for `world` replicas driven by one thread (tests only): each
+    /// `all_reduce` waits until every replica has posted its vector for the same step.
+    #[derive(Default)]
+    struct Board {
+        /// Next step of each replica.
+        next: Vec<usize>,
+        /// Vectors posted per step.
+        posted: std::collections::BTreeMap<usize, Vec<Option<Vec<f32>>>>,
+        /// Sums per step, and how many replicas have taken theirs.
+        sums: std::collections::BTreeMap<usize, (Vec<f32>, usize)>,
+    }
+
+    #[derive(Clone)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Board>>, usize);
+
+    impl Exchange for Shared {
+        async fn all_reduce(&mut self, local: Vec<f32>) -> Result<Option<Vec<f32>>, String> {
+            let (board, rank) = (&self.0, self.1);
+            let step = {
+                let mut b = board.borrow_mut();
+                let world = b.next.len();
+                let step = b.next[rank];
+                b.next[rank] += 1;
+                b.posted.entry(step).or_insert_with(|| vec![None; world])[rank] = Some(local);
+                step
+            };
+            std::future::poll_fn(|cx| {
+                let mut b = board.borrow_mut();
+                let world = b.next.len();
+                if !b.sums.contains_key(&step) {
+                    if b.posted[&step].iter().any(Option::is_none) {
+                        cx.waker().wake_by_ref();
+                        return std::task::Poll::Pending;
+                    }
+                    let parts = b.posted.remove(&step).unwrap();
+                    let sum = parts.iter().flatten().fold(vec![0.0; parts[0].as_ref().unwrap().len()], |acc, v| {
+                        acc.iter().zip(v).map(|(a, b)| a + b).collect()
+                    });
+                    b.sums.insert(step, (sum, 0));
+                }
+                let entry = b.sums.get_mut(&step).unwrap();
+                entry.1 += 1;
+                let sum = entry.0.clone();
+                if entry.1 == world {
+                    b.sums.remove(&step);
+                }
+                std::task::Poll::Ready(Ok(Some(sum)))
+            })
+            .await
+        }
+    }
+
+    /// Two data-parallel replicas take the steps one trainer takes on the whole batch.
+    #[test]
+    fn two_replicas_take_the_same_steps_as_one_trainer() {
+        let set = small_set(40);
+        for kind in [ModelKind::Ae, ModelKind::Vae] {
+            // Batch 16 of 40 images: the third batch of each epoch is short (8), split 4 + 4.
+            let c = cfg(kind, 8).with_batch_size(16).with_epochs(2);
+            let device = Default::default();
+            let one = pollster::block_on(losses::<Train<Flex>>(c.clone(), &set, 6, &device));
+            let state = std::rc::Rc::new(std::cell::RefCell::new(Board { next: vec![0, 0], ..Default::default() }));
+            let run = |rank: usize| {
+                let (c, set, mut ex) = (c.clone(), &set, Shared(state.clone(), rank));
+                async move {
+                    let mut t = Trainer::<Train<Flex>>::new(c, set.len(), &Default::default()).unwrap();
+                    let mut out = Vec::new();
+                    while let Some(m) = t.step_shard(set, rank, 2, &mut ex).await.unwrap() {
+                        out.push(m.loss);
+                    }
+                    out
+                }
+            };
+            let (mut a, mut b) = (std::pin::pin!(run(0)), std::pin::pin!(run(1)));
+            let (mut ra, mut rb) = (None, None);
+            pollster::block_on(std::future::poll_fn(|cx| {
+                use std::future::Future;
+                if ra.is_none() {
+                    if let std::task::Poll::Ready(v) = a.as_mut().poll(cx) {
+                        ra = Some(v);
+                    }
+                }
+                if rb.is_none() {
+                    if let std::task::Poll::Ready(v) = b.as_mut().poll(cx) {
+                        rb = Some(v);
+                    }
+                }
+                if ra.is_some() && rb.is_some() {
+                    std::task::Poll::Ready(())
+                } else {
+                    std::task::Poll::Pending
+                }
+            }));
+            let (two, other) = (ra.unwrap(), rb.unwrap());
+            assert_eq!(two.len(), 6, "{kind:?}: two epochs of three batches");
+            assert_eq!(two, other, "{kind:?}: both replicas see the same summed loss");
+            for (i, (x, y)) in one.iter().zip(&two).enumerate() {
+                assert!(
+                    (x - y).abs() <= 1e-3 * x.abs().max(1.0),
+                    "{kind:?} step {i}: one trainer {x}, two replicas {y}"
+                );
+            }
+            assert!(two[5] < two[0], "{kind:?}: the loss should fall: {two:?}");
+        }
     }
 
     #[test]
