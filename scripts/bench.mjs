@@ -222,6 +222,49 @@ await page.waitForSelector('[data-state=ready]', { timeout: 600_000 });
 results.browser.wasm_memory_bytes = await page.evaluate(() => window.latentLabMemoryBytes?.() ?? null);
 // Training runs in a Web Worker with its own wasm memory: its size at the end of the run.
 results.browser.worker_wasm_memory_bytes = await page.evaluate(() => window.latentLabWorkerMemoryBytes ?? null);
+
+// Whole training runs through the page's UI, as a user starts them: the CPU backends train in
+// Web Workers; with N workers each computes the gradient of its share of every batch. The
+// figure is the trainer's own images/s (progress text) at the end of one epoch of 2,560 images.
+results.browser.page_runs = {};
+for (const workers of [1, 2]) {
+  for (const batch of [64, 256]) {
+    const key = `ae16_b${batch}_flex_${workers}w`;
+    log('page run', key);
+    const ips = [];
+    const p = await openPage();
+    try {
+      await p.goto(`${server.origin}/?backend=cpu&workers=${workers}`);
+      await p.waitForSelector('[data-state=ready]', { timeout: 120_000 });
+      const setIn = async (label, v) => {
+        const input = p.locator(`label:has-text("${label}") input`);
+        await input.fill(String(v));
+        await input.dispatchEvent('change');
+      };
+      await setIn('epochs', 1);
+      await setIn('batch', batch);
+      await setIn('training images', 2560);
+      for (let r = 0; r < RUNS; r++) {
+        await p.click('[data-testid=train-button]');
+        await p.waitForSelector('[data-state=training]', { timeout: 60_000 });
+        let last = null;
+        const t0 = Date.now();
+        while ((await p.getAttribute('[data-testid=app]', 'data-state')) === 'training' && Date.now() - t0 < LIMIT_S * 1000) {
+          const text = (await p.locator('.progress-text').textContent()) ?? '';
+          const m = text.match(/([0-9.]+) images\/s/);
+          if (m) last = Number(m[1]);
+          await p.waitForTimeout(200);
+        }
+        if (last != null) ips.push(last);
+      }
+      results.browser.page_runs[key] = { ...stats(ips), where: (await p.locator('[data-testid=train-where]').textContent())?.trim() };
+    } catch (e) {
+      results.browser.page_runs[key] = { error: String(e.message ?? e).split('\n')[0] };
+    }
+    await p.close();
+  }
+}
+
 await browser.close();
 await server.close();
 
@@ -270,6 +313,11 @@ function markdown(r) {
     for (const [k, v] of Object.entries(set)) {
       if (v && !v.error) L.push(`| ${where} ${k.replace('train_', '')} | ${v.forward_ms} | ${v.backward_ms} | ${v.optimiser_ms} | ${v.read_ms} |`);
     }
+  }
+  L.push('', '| training through the page (Web Workers), AE-16 flex, images/s (median, range, runs) | 1 worker | 2 workers, data-parallel |', '|---|---|---|');
+  for (const batch of [64, 256]) {
+    const c = (w) => { const x = b.page_runs?.[`ae16_b${batch}_flex_${w}w`]; return x ? (x.error ? `– (${x.error.slice(0, 60)})` : `${round(x.median, 0)} (${round(x.min, 0)}–${round(x.max, 0)}, ${x.runs} runs)`) : '–'; };
+    L.push(`| batch ${batch} | ${c(1)} | ${c(2)} |`);
   }
   const h = b.hooks_idle ?? {}, t = b.hooks_training ?? {};
   L.push('', '| page | figure |', '|---|---|');

@@ -797,9 +797,17 @@ pub fn App() -> impl IntoView {
             // The CPU backends train in a Web Worker so drawing and the controls never wait for a
             // step; WebGPU (asynchronous already) and pages that cannot start a worker train here.
             if on != WebBackend::WebGpu && !force_main_thread() {
-                set_progress.set((0.0, "starting the training worker…".into()));
-                set_train_where.set("Training runs in a background worker: drawing stays responsive.".into());
-                match worker::train_in_worker(on, config.clone(), &gallery, &ctl).await {
+                let (n, why) = worker::worker_count();
+                set_progress.set((0.0, format!("starting {n} training worker(s) and loading the training digits…")));
+                set_train_where.set(if n > 1 {
+                    format!(
+                        "Training runs in {n} background workers, data-parallel ({why}): each takes a share of \
+                         every batch and the page sums their gradients; drawing stays responsive."
+                    )
+                } else {
+                    format!("Training runs in a background worker ({why}): drawing stays responsive.")
+                });
+                match worker::train_in_workers(on, config.clone(), &gallery, &ctl, n).await {
                     worker::WorkerRun::Finished(result) => return finish(result),
                     worker::WorkerRun::Unavailable(why) => set_train_where.set(format!(
                         "Training on the page's main thread (no background worker: {why}); drawing waits for each step."

@@ -15,7 +15,7 @@ use crate::{
     data::{Mnist, PIXELS, SIDE},
     labels::HeadLabels,
     model::{Heads, LatentModel},
-    training::{self, BatchMetrics, Control, EpochMetrics, HeadsEval, TrainConfig, Trainer},
+    training::{self, Alone, BatchMetrics, Control, EpochMetrics, Exchange, HeadsEval, TrainConfig, Trainer},
     weights::{self, Bundle, Manifest},
 };
 
@@ -321,13 +321,14 @@ pub trait TrainControl {
 /// browser after every batch; returns the new weights' bytes and the heads' test accuracy.
 /// Reports reconstructions of `gallery` (`n * 784` pixels) every [`GALLERY_EVERY`] and after
 /// each epoch, and the model itself after each epoch.
-pub async fn train_in_page<B: AutodiffBackend>(
+pub async fn train_in_page<B: AutodiffBackend, E: Exchange>(
     config: TrainConfig,
     train: &Mnist,
     test: &Mnist,
     mnist_sha: &str,
     gallery: &[f32],
     ctl: &impl TrainControl,
+    mut shard: Option<Shard<E>>,
 ) -> Result<(Vec<u8>, HeadsEval), String> {
     let device = B::Device::default();
     let train = if config.train_size == 0 { train.clone() } else { train.take(config.train_size) };
@@ -341,7 +342,11 @@ pub async fn train_in_page<B: AutodiffBackend>(
         if ctl.stopped() {
             break;
         }
-        match trainer.step(&train).await {
+        let step = match shard.as_mut() {
+            Some(s) => trainer.step_shard(&train, s.rank, s.world, &mut s.exchange).await,
+            None => trainer.step(&train).await,
+        };
+        match step {
             Ok(Some(m)) => {
                 let done = m.epoch_done;
                 ctl.report(Progress::Batch(m));
@@ -423,10 +428,67 @@ pub async fn train_on(
     gallery: &[f32],
     ctl: &impl TrainControl,
 ) -> Result<(Vec<u8>, HeadsEval), String> {
+    train_on_shard(backend, config, train, test, sha, gallery, ctl, None::<Shard<Alone>>).await
+}
+
+/// One replica's part in data-parallel training (see [`Trainer::step_shard`]).
+pub struct Shard<E> {
+    /// This replica, 0-based; replica 0 reports progress, evaluates and trains the heads.
+    pub rank: usize,
+    /// Replicas in all.
+    pub world: usize,
+    /// How the replicas sum their gradients.
+    pub exchange: E,
+}
+
+/// [`train_on`] as replica 0 of a data-parallel run (`None`: alone).
+#[allow(clippy::too_many_arguments)]
+pub async fn train_on_shard<E: Exchange>(
+    backend: WebBackend,
+    config: TrainConfig,
+    train: &Mnist,
+    test: &Mnist,
+    sha: &str,
+    gallery: &[f32],
+    ctl: &impl TrainControl,
+    shard: Option<Shard<E>>,
+) -> Result<(Vec<u8>, HeadsEval), String> {
     match backend {
-        WebBackend::Flex => train_in_page::<Train<Flex>>(config, train, test, sha, gallery, ctl).await,
-        WebBackend::NdArray => train_in_page::<Train<NdArray>>(config, train, test, sha, gallery, ctl).await,
-        WebBackend::WebGpu => train_in_page::<Train<Wgpu>>(config, train, test, sha, gallery, ctl).await,
+        WebBackend::Flex => train_in_page::<Train<Flex>, E>(config, train, test, sha, gallery, ctl, shard).await,
+        WebBackend::NdArray => train_in_page::<Train<NdArray>, E>(config, train, test, sha, gallery, ctl, shard).await,
+        WebBackend::WebGpu => train_in_page::<Train<Wgpu>, E>(config, train, test, sha, gallery, ctl, shard).await,
+    }
+}
+
+/// A replica other than 0 of a data-parallel run: the same steps as replica 0, on its own share
+/// of each batch, until the run ends or the exchange says stop. It reports nothing itself.
+pub async fn replica_on<E: Exchange>(
+    backend: WebBackend,
+    config: TrainConfig,
+    train: &Mnist,
+    mut shard: Shard<E>,
+) -> Result<(), String> {
+    async fn run<B: AutodiffBackend, E: Exchange>(
+        config: TrainConfig,
+        train: &Mnist,
+        shard: &mut Shard<E>,
+    ) -> Result<(), String> {
+        let device = B::Device::default();
+        // The same subset and trainer as replica 0 builds in `train_in_page`.
+        let train = if config.train_size == 0 { train.clone() } else { train.take(config.train_size) };
+        let mut trainer = Trainer::<B>::new(config, train.len(), &device).map_err(|e| e.to_string())?;
+        while trainer
+            .step_shard(&train, shard.rank, shard.world, &mut shard.exchange)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {}
+        Ok(())
+    }
+    match backend {
+        WebBackend::Flex => run::<Train<Flex>, E>(config, train, &mut shard).await,
+        WebBackend::NdArray => run::<Train<NdArray>, E>(config, train, &mut shard).await,
+        WebBackend::WebGpu => Err("data-parallel training runs on the CPU backends only".into()),
     }
 }
 

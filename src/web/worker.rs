@@ -24,8 +24,8 @@ use wasm_bindgen::{prelude::*, JsCast};
 
 use crate::{
     data::Mnist,
-    training::{BatchMetrics, EpochMetrics, HeadsEval, TrainConfig},
-    web::engine::{self, Progress, TrainControl, WebBackend},
+    training::{BatchMetrics, EpochMetrics, Exchange, HeadsEval, TrainConfig},
+    web::engine::{self, Progress, Shard, TrainControl, WebBackend},
 };
 
 /// The page to the worker.
@@ -40,7 +40,14 @@ pub enum ToWorker {
         config: TrainConfig,
         /// The page's base URL (the worker's own URL is a `blob:` one).
         base: String,
+        /// This worker's replica in a data-parallel run (0 reports progress and trains the heads).
+        rank: usize,
+        /// Workers in the run (1: alone, no gradient exchange).
+        world: usize,
     },
+    /// The gradients of a step summed over all workers; payload: a `Float32Array`, or `null`
+    /// to stop (the page's pause holds this answer back).
+    Reduced,
     /// Pause or resume.
     Pause {
         /// Paused now.
@@ -56,6 +63,10 @@ pub enum ToWorker {
 pub enum FromWorker {
     /// The worker's wasm is running and it listens.
     Ready,
+    /// A replica's weighted gradients for the current step; payload: a `Float32Array`.
+    Grads,
+    /// A replica other than 0 finished its steps.
+    ReplicaDone,
     /// A batch finished.
     Batch {
         /// Its metrics.
@@ -122,6 +133,20 @@ thread_local! {
     static W_BUSY: Cell<bool> = const { Cell::new(false) };
     /// MNIST as loaded by an earlier run in this worker: (train, train images SHA-256, test).
     static W_DATA: RefCell<Option<Rc<(Mnist, String, Mnist)>>> = const { RefCell::new(None) };
+    /// Resolves the pending `all_reduce` with the page's `Reduced` payload.
+    static W_REPLY: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+}
+
+/// A worker's side of the gradient exchange: post its gradients, wait for the page's sum.
+struct WorkerExchange;
+
+impl Exchange for WorkerExchange {
+    async fn all_reduce(&mut self, local: Vec<f32>) -> Result<Option<Vec<f32>>, String> {
+        let reply = js_sys::Promise::new(&mut |resolve, _| W_REPLY.with(|r| *r.borrow_mut() = Some(resolve)));
+        post(&FromWorker::Grads, &js_sys::Float32Array::from(local.as_slice()).into());
+        let sum = wasm_bindgen_futures::JsFuture::from(reply).await.map_err(|e| format!("{e:?}"))?;
+        Ok(sum.dyn_ref::<js_sys::Float32Array>().map(|a| a.to_vec()))
+    }
 }
 
 // Bindings written here rather than taken from web-sys: enabling more web-sys features would
@@ -176,7 +201,7 @@ pub fn run_worker() {
     }));
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(|ev: web_sys::MessageEvent| {
         match parse::<ToWorker>(&ev.data()) {
-            Some((ToWorker::Train { backend, config, base }, payload)) => {
+            Some((ToWorker::Train { backend, config, base, rank, world }, payload)) => {
                 if W_BUSY.with(|b| b.replace(true)) {
                     post(&FromWorker::Failed { message: "a training run is already going".into() }, &JsValue::NULL);
                     return;
@@ -185,11 +210,12 @@ pub fn run_worker() {
                 W_STOPPED.with(|p| p.set(false));
                 let gallery = payload.dyn_into::<js_sys::Float32Array>().map(|a| a.to_vec()).unwrap_or_default();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let (msg, payload) = match train_here(&backend, config, &base, &gallery).await {
-                        Ok((bytes, heads)) => (
+                    let (msg, payload) = match train_here(&backend, config, &base, &gallery, rank, world).await {
+                        Ok(Some((bytes, heads))) => (
                             FromWorker::Done { heads, memory_bytes: memory_bytes() },
                             JsValue::from(js_sys::Uint8Array::from(bytes.as_slice())),
                         ),
+                        Ok(None) => (FromWorker::ReplicaDone, JsValue::NULL),
                         Err(message) => (FromWorker::Failed { message }, JsValue::NULL),
                     };
                     W_BUSY.with(|b| b.set(false));
@@ -198,6 +224,11 @@ pub fn run_worker() {
             }
             Some((ToWorker::Pause { paused }, _)) => W_PAUSED.with(|p| p.set(paused)),
             Some((ToWorker::Stop, _)) => W_STOPPED.with(|p| p.set(true)),
+            Some((ToWorker::Reduced, payload)) => {
+                if let Some(resolve) = W_REPLY.with(|r| r.borrow_mut().take()) {
+                    let _ = resolve.call1(&JsValue::NULL, &payload);
+                }
+            }
             None => post(
                 &FromWorker::Failed { message: "the worker got a message it does not understand".into() },
                 &JsValue::NULL,
@@ -273,19 +304,27 @@ impl TrainControl for WorkerCtl {
     }
 }
 
+/// Run this worker's part: alone (`world` 1), replica 0 (progress, evaluation, heads: the
+/// bundle), or another replica (`None` at the end).
 async fn train_here(
     backend: &str,
     config: TrainConfig,
     base: &str,
     gallery: &[f32],
-) -> Result<(Vec<u8>, HeadsEval), String> {
+    rank: usize,
+    world: usize,
+) -> Result<Option<(Vec<u8>, HeadsEval)>, String> {
     let backend = match WebBackend::from_key(backend) {
         Some(b @ (WebBackend::Flex | WebBackend::NdArray)) => b,
         _ => return Err(format!("the training worker runs the CPU backends only, not {backend:?}")),
     };
     config.validate().map_err(|e| e.to_string())?;
     let d = data(base).await?;
-    engine::train_on(backend, config, &d.0, &d.2, &d.1, gallery, &WorkerCtl).await
+    let shard = (world > 1).then_some(Shard { rank, world, exchange: WorkerExchange });
+    match shard {
+        Some(shard) if rank > 0 => engine::replica_on(backend, config, &d.0, shard).await.map(|()| None),
+        shard => engine::train_on_shard(backend, config, &d.0, &d.2, &d.1, gallery, &WorkerCtl, shard).await.map(Some),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,7 +346,8 @@ impl Drop for Handle {
 }
 
 thread_local! {
-    static HANDLE: RefCell<Option<Rc<Handle>>> = const { RefCell::new(None) };
+    /// The page's training workers (started on first use, kept for later runs).
+    static HANDLES: RefCell<Vec<Rc<Handle>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The URL of the page's wasm-bindgen script, from trunk's `<link rel="modulepreload">`.
@@ -328,8 +368,7 @@ fn page_base() -> Result<String, String> {
     doc.base_uri().ok().flatten().ok_or_else(|| "the page has no base URL".into())
 }
 
-fn spawn() -> Result<Handle, String> {
-    let js = script_url()?;
+fn spawn(js: &str) -> Result<Handle, String> {
     let src = format!(
         "import init from {js:?};\n\
          self.onmessage = (e) => {{\n\
@@ -371,35 +410,54 @@ fn spawn() -> Result<Handle, String> {
     Ok(Handle { worker, inbox, _on_message: on_message, _on_error: on_error })
 }
 
-/// The running worker, started (and waited for, up to 30 s) on first use.
-async fn handle() -> Result<Rc<Handle>, String> {
-    if let Some(h) = HANDLE.with(|h| h.borrow().clone()) {
-        return Ok(h);
-    }
-    let h = Rc::new(spawn()?);
-    let started = web_time::Instant::now();
-    loop {
-        let first = h.inbox.borrow_mut().pop_front();
-        match first {
-            Some((FromWorker::Ready, _)) => break,
-            Some((FromWorker::Failed { message }, _)) => return Err(message),
-            Some(_) => {}
-            None if started.elapsed().as_secs() >= 30 => {
-                return Err("the training worker did not start within 30 s".into())
+/// `n` running workers, started (and waited for, up to 30 s) as needed.
+async fn handles(n: usize) -> Result<Vec<Rc<Handle>>, String> {
+    let have = HANDLES.with(|h| h.borrow().len());
+    if have < n {
+        let js = script_url()?;
+        let fresh = (have..n).map(|_| spawn(&js).map(Rc::new)).collect::<Result<Vec<_>, _>>()?;
+        let started = web_time::Instant::now();
+        for h in &fresh {
+            loop {
+                let first = h.inbox.borrow_mut().pop_front();
+                match first {
+                    Some((FromWorker::Ready, _)) => break,
+                    Some((FromWorker::Failed { message }, _)) => return Err(message),
+                    Some(_) => {}
+                    None if started.elapsed().as_secs() >= 30 => {
+                        return Err("the training worker did not start within 30 s".into())
+                    }
+                    None => engine::sleep_ms(20).await,
+                }
             }
-            None => engine::sleep_ms(20).await,
         }
+        HANDLES.with(|h| h.borrow_mut().extend(fresh));
     }
-    HANDLE.with(|x| *x.borrow_mut() = Some(h.clone()));
-    Ok(h)
+    Ok(HANDLES.with(|h| h.borrow()[..n].to_vec()))
 }
 
-/// Why training would not run in a worker here (`None`: it would, or may). Cheap: starts nothing.
-pub fn unavailable() -> Option<String> {
-    script_url().err()
+/// Stop and forget every worker (after a failure one may be stuck or broken).
+fn drop_workers() {
+    HANDLES.with(|h| h.borrow_mut().clear());
 }
 
-/// How a run in the worker ended.
+/// How many workers to train with: `?workers=N` in the URL (1 to 8), else the browser's
+/// `navigator.hardwareConcurrency` (capped at 4), with the reason in words.
+pub fn worker_count() -> (usize, String) {
+    let window = web_sys::window();
+    let asked = window
+        .as_ref()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|q| q.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix("workers=")?.parse().ok()));
+    if let Some(n) = asked {
+        let n: usize = n;
+        return (n.clamp(1, 8), "set by ?workers= in the address".into());
+    }
+    let cores = window.map(|w| w.navigator().hardware_concurrency()).unwrap_or(1.0).max(1.0) as usize;
+    (cores.min(4), format!("this browser reports {cores} logical core(s)"))
+}
+
+/// How a run in the workers ended.
 pub enum WorkerRun {
     /// No worker could be started (the reason): train on the main thread instead.
     Unavailable(String),
@@ -407,68 +465,128 @@ pub enum WorkerRun {
     Finished(Result<(Vec<u8>, HeadsEval), String>),
 }
 
-/// Train on CPU backend `backend` in the worker, relaying progress to `ctl` and its pause and
-/// stop to the worker.
-pub async fn train_in_worker(
+fn send(h: &Handle, msg: &ToWorker, payload: &JsValue) -> Result<(), String> {
+    let json = serde_json::to_string(msg).expect("messages serialise");
+    h.worker.post_message(&message(&json, payload)).map_err(|e| format!("could not reach a training worker: {e:?}"))
+}
+
+/// Train on CPU backend `backend` in `world` workers (data-parallel when more than one: each
+/// computes the gradient of its share of every batch, the page sums them and sends the sum
+/// back), relaying worker 0's progress to `ctl`, and the page's pause and stop to the workers.
+pub async fn train_in_workers(
     backend: WebBackend,
     config: TrainConfig,
     gallery: &[f32],
     ctl: &impl TrainControl,
+    world: usize,
 ) -> WorkerRun {
-    let h = match handle().await {
-        Ok(h) => h,
-        Err(why) => return WorkerRun::Unavailable(why),
+    let world = world.max(1);
+    let (hs, base) = match (handles(world).await, page_base()) {
+        (Ok(h), Ok(b)) => (h, b),
+        (Err(why), _) | (_, Err(why)) => return WorkerRun::Unavailable(why),
     };
-    let base = match page_base() {
-        Ok(b) => b,
-        Err(why) => return WorkerRun::Unavailable(why),
-    };
-    let msg = ToWorker::Train { backend: backend.key().into(), config, base };
-    let json = serde_json::to_string(&msg).expect("messages serialise");
-    if let Err(e) = h.worker.post_message(&message(&json, &js_sys::Float32Array::from(gallery).into())) {
-        return WorkerRun::Unavailable(format!("could not reach the training worker: {e:?}"));
+    for (rank, h) in hs.iter().enumerate() {
+        let msg =
+            ToWorker::Train { backend: backend.key().into(), config: config.clone(), base: base.clone(), rank, world };
+        let payload = if rank == 0 { js_sys::Float32Array::from(gallery).into() } else { JsValue::NULL };
+        if let Err(e) = send(h, &msg, &payload) {
+            drop_workers();
+            return WorkerRun::Unavailable(e);
+        }
     }
+    let result = relay(&hs, ctl).await;
+    if result.is_err() {
+        drop_workers();
+    }
+    WorkerRun::Finished(result)
+}
+
+async fn relay(hs: &[Rc<Handle>], ctl: &impl TrainControl) -> Result<(Vec<u8>, HeadsEval), String> {
+    let world = hs.len();
     let (mut sent_pause, mut sent_stop) = (false, false);
+    // Each replica's gradients for the current step, until all have sent theirs.
+    let mut grads: Vec<Option<js_sys::Float32Array>> = vec![None; world];
+    let mut done: Option<(Vec<u8>, HeadsEval)> = None;
+    let mut replicas_done = 0;
     loop {
-        let next = h.inbox.borrow_mut().pop_front();
-        let Some((msg, payload)) = next else {
+        let mut idle = true;
+        for (rank, h) in hs.iter().enumerate() {
+            while let Some((msg, payload)) = {
+                let next = h.inbox.borrow_mut().pop_front();
+                next
+            } {
+                idle = false;
+                let bytes = || payload.dyn_ref::<js_sys::Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
+                match msg {
+                    FromWorker::Ready => {}
+                    FromWorker::Grads => grads[rank] = payload.dyn_into().ok(),
+                    FromWorker::ReplicaDone => replicas_done += 1,
+                    FromWorker::Batch { m } => ctl.report(Progress::Batch(m)),
+                    FromWorker::Epoch { m } => ctl.report(Progress::Epoch(m)),
+                    FromWorker::Gallery => ctl.report(Progress::Gallery(
+                        payload.dyn_ref::<js_sys::Float32Array>().map(|a| a.to_vec()).unwrap_or_default(),
+                    )),
+                    FromWorker::Snapshot { epoch, epochs } => {
+                        ctl.report(Progress::Snapshot { bytes: bytes(), epoch, epochs })
+                    }
+                    FromWorker::Encoding { done, total } => ctl.report(Progress::Encoding(done, total)),
+                    FromWorker::Heads { epoch, epochs } => ctl.report(Progress::Heads(epoch, epochs)),
+                    FromWorker::Done { heads, memory_bytes } => {
+                        // For the benchmark: a training worker's memory (the page's own is separate).
+                        if let Some(w) = web_sys::window() {
+                            let _ =
+                                js_sys::Reflect::set(&w, &"latentLabWorkerMemoryBytes".into(), &memory_bytes.into());
+                        }
+                        done = Some((bytes(), heads));
+                    }
+                    FromWorker::Failed { message } => {
+                        let who = if world > 1 { format!(" (worker {} of {world})", rank + 1) } else { String::new() };
+                        return Err(format!("{message}{who}"));
+                    }
+                }
+            }
+        }
+        if world == 1 {
+            // Alone, the worker polls pause and stop itself between batches.
             let paused = ctl.paused();
             if paused != sent_pause {
                 sent_pause = paused;
-                let json = serde_json::to_string(&ToWorker::Pause { paused }).expect("messages serialise");
-                let _ = h.worker.post_message(&message(&json, &JsValue::NULL));
+                send(&hs[0], &ToWorker::Pause { paused }, &JsValue::NULL)?;
             }
             if ctl.stopped() && !sent_stop {
                 sent_stop = true;
-                let json = serde_json::to_string(&ToWorker::Stop).expect("messages serialise");
-                let _ = h.worker.post_message(&message(&json, &JsValue::NULL));
+                send(&hs[0], &ToWorker::Stop, &JsValue::NULL)?;
             }
-            engine::sleep_ms(15).await;
-            continue;
-        };
-        let bytes = || payload.dyn_ref::<js_sys::Uint8Array>().map(|a| a.to_vec()).unwrap_or_default();
-        match msg {
-            FromWorker::Ready => {}
-            FromWorker::Batch { m } => ctl.report(Progress::Batch(m)),
-            FromWorker::Epoch { m } => ctl.report(Progress::Epoch(m)),
-            FromWorker::Gallery => ctl.report(Progress::Gallery(
-                payload.dyn_ref::<js_sys::Float32Array>().map(|a| a.to_vec()).unwrap_or_default(),
-            )),
-            FromWorker::Snapshot { epoch, epochs } => ctl.report(Progress::Snapshot { bytes: bytes(), epoch, epochs }),
-            FromWorker::Encoding { done, total } => ctl.report(Progress::Encoding(done, total)),
-            FromWorker::Heads { epoch, epochs } => ctl.report(Progress::Heads(epoch, epochs)),
-            FromWorker::Done { heads, memory_bytes } => {
-                // For the benchmark: the training worker's memory (the page's own is separate).
-                if let Some(w) = web_sys::window() {
-                    let _ = js_sys::Reflect::set(&w, &"latentLabWorkerMemoryBytes".into(), &memory_bytes.into());
+        } else if grads.iter().all(Option::is_some) && !ctl.paused() {
+            // Every replica waits for this answer, so holding it back pauses them all, and
+            // answering `null` stops them all at the same step.
+            let answer: JsValue = if ctl.stopped() {
+                JsValue::NULL
+            } else {
+                let mut sum = grads[0].as_ref().expect("checked").to_vec();
+                for g in grads[1..].iter().flatten() {
+                    let g = g.to_vec();
+                    if g.len() != sum.len() {
+                        return Err("the training workers sent gradients of different sizes".into());
+                    }
+                    sum.iter_mut().zip(&g).for_each(|(s, x)| *s += x);
                 }
-                return WorkerRun::Finished(Ok((bytes(), heads)));
+                js_sys::Float32Array::from(sum.as_slice()).into()
+            };
+            for h in hs {
+                send(h, &ToWorker::Reduced, &answer)?;
             }
-            FromWorker::Failed { message } => {
-                // A worker that failed may be broken (a panic poisons its wasm): start a fresh one next time.
-                HANDLE.with(|x| x.borrow_mut().take());
-                return WorkerRun::Finished(Err(message));
+            grads.iter_mut().for_each(|g| *g = None);
+            idle = false;
+        }
+        if let Some(d) = done.take() {
+            if replicas_done + 1 >= world {
+                return Ok(d);
             }
+            done = Some(d);
+        }
+        if idle {
+            engine::sleep_ms(if world > 1 { 2 } else { 15 }).await;
         }
     }
 }
