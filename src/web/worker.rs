@@ -261,8 +261,14 @@ async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
 }
 
 async fn load_set(base: &str, images: &str, labels: &str) -> Result<(Mnist, String), String> {
-    let i = fetch_bytes(&format!("{base}assets/mnist/{images}")).await?;
-    let l = fetch_bytes(&format!("{base}assets/mnist/{labels}")).await?;
+    // Resolved like the page's own relative URLs (the base may carry a query: `/?workers=2`).
+    let url = |f: &str| {
+        web_sys::Url::new_with_base(&format!("assets/mnist/{f}"), base)
+            .map(|u| u.href())
+            .map_err(|_| format!("cannot make a URL for {f} from the page's address {base}"))
+    };
+    let i = fetch_bytes(&url(images)?).await?;
+    let l = fetch_bytes(&url(labels)?).await?;
     let m = Mnist::from_gz(&i, &l).map_err(|e| e.to_string())?;
     Ok((m, crate::data::sha256_hex(&i)))
 }

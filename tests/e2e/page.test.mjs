@@ -88,7 +88,9 @@ const text = async (page, id) => ((await testid(page, id).textContent({ timeout:
 /** Open the page and wait (bounded) for data-state=ready; returns ms from navigation start. */
 async function openPage(page) {
   const t0 = Date.now();
-  await page.goto(server.origin + '/', { waitUntil: 'load', timeout: 60_000 });
+  // With a query string, as shared links carry one: the page and its training workers must
+  // resolve assets/ against the path, not append to the query (a bug this caught).
+  await page.goto(server.origin + '/?from=e2e', { waitUntil: 'load', timeout: 60_000 });
   await page
     .waitForSelector('[data-testid=app][data-state=ready]', { timeout: READY_MS })
     .catch(async () => {
