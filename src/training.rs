@@ -1158,8 +1158,11 @@ mod tests {
                 assert!(!a.is_empty(), "parameter {i} has no gradient");
                 let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
                 let worst = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+                // 5e-3: natively flex sums on several threads, in another order than ndarray, in
+                // float32; with unseeded weights the worst element reached 1.3e-3 of the scale once.
+                // A real disagreement (a wrong kernel) is of the order of the gradient itself.
                 assert!(
-                    worst <= 1e-3 * scale,
+                    worst <= 5e-3 * scale,
                     "{kind:?} parameter {i}: max gradient difference {worst} vs scale {scale}"
                 );
             }
