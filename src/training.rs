@@ -303,11 +303,11 @@ impl<B: AutodiffBackend> Trainer<B> {
         self.epoch >= self.config.epochs && self.cursor >= self.order.len()
     }
 
-    /// Run one optimisation step; `None` once all epochs are done.
-    pub async fn step(&mut self, train: &Mnist) -> Result<Option<BatchMetrics>, TrainError> {
+    /// At the end of an epoch, shuffle and start the next; `false` once all epochs are done.
+    fn start_epoch_if_due(&mut self) -> bool {
         if self.cursor >= self.order.len() {
             if self.epoch >= self.config.epochs {
-                return Ok(None);
+                return false;
             }
             self.rng.shuffle(&mut self.order);
             self.cursor = 0;
@@ -315,6 +315,44 @@ impl<B: AutodiffBackend> Trainer<B> {
             self.epoch_seconds = 0.0;
             self.epoch_loss_sum = 0.0;
             self.epoch_batches = 0;
+        }
+        true
+    }
+
+    /// A non-finite loss (`v`: loss, reconstruction, KL) ends the run on the last good weights.
+    fn check_finite(&mut self, v: &[f32], batch: usize) -> Result<(), TrainError> {
+        if v.iter().all(|x| x.is_finite()) {
+            return Ok(());
+        }
+        let err = TrainError::NonFinite { epoch: self.epoch, batch, value: v[0], lr: self.config.learning_rate };
+        self.model = self.last_good.clone();
+        self.cursor = self.order.len();
+        self.epoch = self.config.epochs;
+        Err(err)
+    }
+
+    /// Account for a finished step ending at `end` and summarise it.
+    fn record_step(&mut self, t0: Instant, end: usize, batch: usize, v: &[f32]) -> BatchMetrics {
+        self.cursor = end;
+        self.epoch_seconds += t0.elapsed().as_secs_f64();
+        self.epoch_loss_sum += f64::from(v[0]);
+        self.epoch_batches += 1;
+        BatchMetrics {
+            epoch: self.epoch,
+            batch,
+            batches_per_epoch: self.batches_per_epoch(),
+            loss: v[0],
+            recon: v[1],
+            kl: v[2],
+            images_per_sec: end as f64 / self.epoch_seconds.max(1e-9),
+            epoch_done: end >= self.order.len(),
+        }
+    }
+
+    /// Run one optimisation step; `None` once all epochs are done.
+    pub async fn step(&mut self, train: &Mnist) -> Result<Option<BatchMetrics>, TrainError> {
+        if !self.start_epoch_if_due() {
+            return Ok(None);
         }
         let t0 = Instant::now();
         let end = (self.cursor + self.config.batch_size).min(self.order.len());
@@ -330,29 +368,10 @@ impl<B: AutodiffBackend> Trainer<B> {
         let grads = GradientsParams::from_grads(parts.total.backward(), &self.model);
         let v = read_f32(values).await?;
         let batch = self.cursor / self.config.batch_size + 1;
-        if !v.iter().all(|x| x.is_finite()) {
-            let err = TrainError::NonFinite { epoch: self.epoch, batch, value: v[0], lr: self.config.learning_rate };
-            self.model = self.last_good.clone();
-            self.cursor = self.order.len();
-            self.epoch = self.config.epochs;
-            return Err(err);
-        }
+        self.check_finite(&v, batch)?;
         self.last_good = self.model.clone();
         self.model = self.optim.step(self.config.learning_rate, self.model.clone(), grads);
-        self.cursor = end;
-        self.epoch_seconds += t0.elapsed().as_secs_f64();
-        self.epoch_loss_sum += f64::from(v[0]);
-        self.epoch_batches += 1;
-        Ok(Some(BatchMetrics {
-            epoch: self.epoch,
-            batch,
-            batches_per_epoch: self.batches_per_epoch(),
-            loss: v[0],
-            recon: v[1],
-            kl: v[2],
-            images_per_sec: end as f64 / self.epoch_seconds.max(1e-9),
-            epoch_done: end >= self.order.len(),
-        }))
+        Ok(Some(self.record_step(t0, end, batch, &v)))
     }
 
     /// One optimisation step as replica `rank` of `world` (data-parallel training): every
@@ -369,16 +388,8 @@ impl<B: AutodiffBackend> Trainer<B> {
         exchange: &mut impl Exchange,
     ) -> Result<Option<BatchMetrics>, TrainError> {
         check(world >= 1 && rank < world, || format!("replica {rank} of {world} does not exist"))?;
-        if self.cursor >= self.order.len() {
-            if self.epoch >= self.config.epochs {
-                return Ok(None);
-            }
-            self.rng.shuffle(&mut self.order);
-            self.cursor = 0;
-            self.epoch += 1;
-            self.epoch_seconds = 0.0;
-            self.epoch_loss_sum = 0.0;
-            self.epoch_batches = 0;
+        if !self.start_epoch_if_due() {
+            return Ok(None);
         }
         let t0 = Instant::now();
         let end = (self.cursor + self.config.batch_size).min(self.order.len());
@@ -419,32 +430,13 @@ impl<B: AutodiffBackend> Trainer<B> {
         })?;
         let v = &sum[total..];
         let batch = self.cursor / self.config.batch_size + 1;
-        if !v.iter().all(|x| x.is_finite()) {
-            let err = TrainError::NonFinite { epoch: self.epoch, batch, value: v[0], lr: self.config.learning_rate };
-            self.model = self.last_good.clone();
-            self.cursor = self.order.len();
-            self.epoch = self.config.epochs;
-            return Err(err);
-        }
+        self.check_finite(v, batch)?;
         let mut grads = GradientsParams::new();
         let mut fill = RegisterGrads::<B> { grads: &mut grads, values: &sum[..total], device: self.device.clone() };
         self.model.visit(&mut fill);
         self.last_good = self.model.clone();
         self.model = self.optim.step(self.config.learning_rate, self.model.clone(), grads);
-        self.cursor = end;
-        self.epoch_seconds += t0.elapsed().as_secs_f64();
-        self.epoch_loss_sum += f64::from(v[0]);
-        self.epoch_batches += 1;
-        Ok(Some(BatchMetrics {
-            epoch: self.epoch,
-            batch,
-            batches_per_epoch: self.batches_per_epoch(),
-            loss: v[0],
-            recon: v[1],
-            kl: v[2],
-            images_per_sec: end as f64 / self.epoch_seconds.max(1e-9),
-            epoch_done: end >= self.order.len(),
-        }))
+        Ok(Some(self.record_step(t0, end, batch, v)))
     }
 
     /// Evaluate on the test set and summarise the epoch that just ended.
